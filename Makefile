@@ -1,0 +1,105 @@
+# coffee-stream: plain GNU make, non-recursive.
+#
+# Every component directory owns a `module.mk` fragment that adds its sources
+# to a library (LIB_<name>_SRCS) or declares a program with $(call program,...).
+# Objects and binaries go under $(B) (build/ by default, build/asan for `make asan`).
+
+B        ?= build
+CC       ?= gcc
+SAN      ?=
+OPT      ?= -O2 -g
+WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wformat=2 -Werror
+CPPFLAGS := -I. -Icommon -Imiddleware -Ipipeline -Iworkers/runtime \
+            -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+CFLAGS   := -std=c11 $(OPT) $(WARN) $(SAN) -pthread -MMD -MP
+LDFLAGS  := $(SAN) -pthread
+LDLIBS   := -lrabbitmq -lcsv -luuid -lcjson -lm
+
+PROGRAMS :=
+UNIT_LIBS :=
+
+.PHONY: all
+all: programs
+
+# $(call library,name,sources) -> $(B)/lib<name>.a
+define library
+LIB_$(1)_OBJS := $$(patsubst %.c,$$(B)/obj/%.o,$(2))
+$$(B)/lib$(1).a: $$(LIB_$(1)_OBJS)
+	@mkdir -p $$(@D)
+	$$(AR) rcs $$@ $$^
+ALL_OBJS += $$(LIB_$(1)_OBJS)
+endef
+
+# $(call program,name,sources,libs) -> $(B)/bin/<name>
+define program
+PROG_$(1)_OBJS := $$(patsubst %.c,$$(B)/obj/%.o,$(2))
+$$(B)/bin/$(1): $$(PROG_$(1)_OBJS) $$(foreach l,$(3),$$(B)/lib$$(l).a)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+PROGRAMS += $$(B)/bin/$(1)
+ALL_OBJS += $$(PROG_$(1)_OBJS)
+endef
+
+include $(sort $(wildcard */module.mk */*/module.mk))
+
+# Unit tests: every tests/unit/test_*.c is one cmocka binary linked with all libs.
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
+# Operator libraries (UNIT_LIBS += name in a module.mk) come first: they use the rest.
+ALL_LIBS  = $(foreach l,$(UNIT_LIBS) worker pipeline mw common,$(B)/lib$(l).a)
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(ALL_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+ALL_OBJS += $(patsubst %.c,$(B)/obj/%.o,$(UNIT_SRCS))
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+.PHONY: programs unit-bins
+programs: $(PROGRAMS)
+unit-bins: $(UNIT_BINS)
+
+# ---------------------------------------------------------------- tests
+.PHONY: test unit test-middleware test-e2e asan test-asan deps clean run bench \
+        lint format valgrind
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+test-middleware: programs
+	B=$(B) tests/middleware/run.sh
+
+test-e2e: programs
+	B=$(B) tests/e2e/run.sh
+
+test: unit test-middleware test-e2e
+
+asan:
+	$(MAKE) B=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
+
+test-asan: asan
+
+run: programs
+	B=$(B) scripts/run.sh
+
+bench: programs
+	B=$(B) scripts/bench.sh
+
+deps:
+	scripts/deps.sh
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+	  --suppress=missingIncludeSystem -I common -I middleware -I workers/runtime \
+	  common middleware gateway client workers coordinator tools
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build
+
+-include $(ALL_OBJS:.o=.d)

@@ -1,0 +1,47 @@
+/*
+ * csvrows.h - splits a buffer of whole CSV lines (RFC 4180: quoted fields,
+ * "" escapes, \n or \r\n line ends) into rows of fields, with libcsv.
+ *
+ * Fields are copied into one reusable row buffer, so the callback sees
+ * (ptr, len) pairs valid during the call only; nothing is allocated per
+ * row. Whitespace is data (no trimming). Blank lines are skipped. A row
+ * with more than CSVROWS_MAX_FIELDS fields or longer than the row buffer
+ * is passed with nfields = -1 so the caller can count it as rejected.
+ */
+#ifndef CS_CSVROWS_H
+#define CS_CSVROWS_H
+
+#include <csv.h>
+#include <stddef.h>
+
+#define CSVROWS_MAX_FIELDS 16
+#define CSVROWS_ROW_BYTES 8192
+
+struct csvrow {
+    int nfields; /* -1: too many fields or too long */
+    const char *f[CSVROWS_MAX_FIELDS];
+    size_t len[CSVROWS_MAX_FIELDS];
+};
+
+typedef void (*csvrows_cb)(const struct csvrow *row, void *ud);
+
+struct csvrows {
+    struct csv_parser p;
+    struct csvrow row;
+    size_t used;
+    int overflow;
+    char buf[CSVROWS_ROW_BYTES];
+    csvrows_cb cb;
+    void *ud;
+};
+
+/* Returns 0 or -1 (no memory). */
+int csvrows_init(struct csvrows *r) __attribute__((warn_unused_result));
+void csvrows_fini(struct csvrows *r);
+
+/* Parses a whole buffer; calls cb once per row (the last row may lack its
+ * line end). Returns 0, or -1 on a libcsv failure (no memory). */
+int csvrows_parse(struct csvrows *r, const void *buf, size_t len, csvrows_cb cb,
+                  void *ud) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,159 @@
+/*
+ * mw.h - coffee-stream's one thin library over rabbitmq-c.
+ *
+ * This is the only module that includes <amqp.h>. A `struct mw_conn` is one
+ * AMQP connection with one channel, used by one thread. It publishes with
+ * publisher confirms over a window and the mandatory flag, consumes with
+ * manual acks, carries the envelope metadata (struct mw_meta) in AMQP
+ * headers, keeps heartbeats alive while it waits, and on a lost connection
+ * reconnects with capped exponential backoff, re-declares the topology that
+ * was declared through it, re-registers its consumers and republishes every
+ * message that was not yet confirmed.
+ *
+ * Errors are negative `enum mw_err` codes; nothing here calls exit().
+ */
+#ifndef CS_MW_H
+#define CS_MW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MW_WARN_UNUSED __attribute__((warn_unused_result))
+
+enum mw_err {
+    MW_OK = 0,
+    MW_ERR_ARG = -1,        /* bad argument (e.g. malformed URL) */
+    MW_ERR_CONNECT = -2,    /* broker unreachable / login refused, retries exhausted */
+    MW_ERR_CLOSED = -3,     /* connection lost and could not be restored */
+    MW_ERR_UNROUTABLE = -4, /* a mandatory publish was returned by the broker */
+    MW_ERR_NACK = -5,       /* the broker nacked a publish */
+    MW_ERR_TIMEOUT = -6,    /* nothing arrived within the timeout */
+    MW_ERR_PROTOCOL = -7,   /* the broker refused an operation (e.g. 404, 406) */
+    MW_ERR_NOMEM = -8,
+    MW_ERR_INTERRUPTED = -9, /* a signal arrived while waiting (EINTR) */
+    MW_ERR_STALE = -10,      /* delivery tag predates a reconnect: the broker
+                                will redeliver that message */
+};
+
+/* Static text for an error code. */
+const char *mw_strerror(int err);
+
+/* What a message is, carried in the `x-kind` header as text. */
+enum mw_kind {
+    MW_KIND_DATA = 0,    /* a batch of rows */
+    MW_KIND_CONTROL = 1, /* a control message (JSON body) */
+    MW_KIND_RESULT = 2,  /* a result file or part of one */
+};
+
+/* Envelope metadata, carried in AMQP headers (x-session, x-stream,
+ * x-producer, x-seq, x-kind) so the management UI shows it. Strings are
+ * NUL-terminated and truncated to fit; an empty string is not sent. */
+struct mw_meta {
+    char session[40];  /* session UUID (36 chars) or "" */
+    char stream[48];   /* table or stream name, e.g. "transactions" */
+    char producer[48]; /* producer id, e.g. "gateway-1", "filter-2" */
+    int64_t seq;       /* sequence number within (session, stream, producer) */
+    enum mw_kind kind;
+};
+
+enum mw_exchange_type { MW_EXCHANGE_DIRECT, MW_EXCHANGE_FANOUT, MW_EXCHANGE_TOPIC };
+
+struct mw_options {
+    const char *url;          /* amqp://user:pass@host:port/vhost (borrowed) */
+    const char *name;         /* connection name shown in the management UI */
+    int heartbeat_s;          /* 0: default 10 */
+    int connect_timeout_ms;   /* 0: default 5000 */
+    int confirm_window;       /* unconfirmed publishes allowed; 0: default 256 */
+    uint16_t prefetch;        /* basic.qos prefetch count; 0: default 16 */
+    int reconnect_max_ms;     /* cap of the exponential backoff; 0: default 5000 */
+    int reconnect_tries;      /* attempts per outage before MW_ERR_CLOSED; 0: default 30 */
+};
+
+struct mw_conn;
+
+/* Connects (retrying with backoff up to reconnect_tries) and opens the
+ * channel with confirms enabled. Returns NULL and sets *err on failure. */
+struct mw_conn *mw_connect(const struct mw_options *opt, int *err);
+
+/* Flushes pending confirms (best effort), closes channel and connection and
+ * frees everything. NULL is a no-op. */
+void mw_close(struct mw_conn *c);
+
+/* ---- topology (remembered and re-declared after a reconnect) ---- */
+
+/* Declares a durable exchange. */
+int mw_declare_exchange(struct mw_conn *c, const char *name,
+                        enum mw_exchange_type type) MW_WARN_UNUSED;
+
+enum mw_queue_flags {
+    MW_QUEUE_DURABLE = 0,        /* durable, shared work queue (default) */
+    MW_QUEUE_EXCLUSIVE = 1 << 0, /* exclusive + auto-delete: dies with us */
+};
+
+/* Declares a queue. `name` may be "" with MW_QUEUE_EXCLUSIVE for a
+ * server-named queue; the actual name is written to out_name (size outsz)
+ * when out_name is not NULL. */
+int mw_declare_queue(struct mw_conn *c, const char *name, int flags,
+                     char *out_name, size_t outsz) MW_WARN_UNUSED;
+
+int mw_bind(struct mw_conn *c, const char *queue, const char *exchange,
+            const char *routing_key) MW_WARN_UNUSED;
+
+/* Deletes a queue (and forgets it for re-declaration). Missing is not an error. */
+int mw_delete_queue(struct mw_conn *c, const char *queue) MW_WARN_UNUSED;
+
+/* ---- publishing ---- */
+
+/* Publishes one message, persistent and mandatory. The body is copied, so
+ * it may be reused on return. When `confirm_window` publishes are
+ * unconfirmed this waits for confirms first (keeping heartbeats and
+ * buffering deliveries that arrive meanwhile). Returns 0, or an error for
+ * this or an earlier publish since the last mw_flush (e.g.
+ * MW_ERR_UNROUTABLE when an earlier message was returned). */
+int mw_publish(struct mw_conn *c, const char *exchange, const char *routing_key,
+               const struct mw_meta *meta, const void *body,
+               size_t len) MW_WARN_UNUSED;
+
+/* Waits until every publish so far is confirmed. Returns 0 when all were
+ * acked and routed; MW_ERR_UNROUTABLE / MW_ERR_NACK if any since the last
+ * flush was returned or nacked (the error is then cleared). */
+int mw_flush(struct mw_conn *c) MW_WARN_UNUSED;
+
+/* ---- consuming ---- */
+
+/* Starts consuming `queue` with manual acks; the consumer tag is the queue
+ * name. Several queues may be consumed on one connection. */
+int mw_consume(struct mw_conn *c, const char *queue) MW_WARN_UNUSED;
+
+/* Stops consuming `queue` (deliveries already buffered are still returned). */
+int mw_cancel(struct mw_conn *c, const char *queue) MW_WARN_UNUSED;
+
+struct mw_delivery {
+    const char *queue;   /* queue it came from; valid until the next mw_next */
+    struct mw_meta meta;
+    const uint8_t *body; /* valid until the next mw_next / mw_close */
+    size_t len;
+    uint64_t tag;        /* pass to mw_ack / mw_nack */
+    bool redelivered;
+};
+
+/* Waits up to timeout_ms (-1: forever, 0: poll) for the next delivery.
+ * Returns 0 and fills *d, MW_ERR_TIMEOUT when none arrived, or another
+ * error. Heartbeats and publisher confirms are processed while waiting.
+ * Returns MW_ERR_INTERRUPTED if a signal interrupted the wait, so a caller
+ * can check its stop flag. */
+int mw_next(struct mw_conn *c, struct mw_delivery *d, int timeout_ms) MW_WARN_UNUSED;
+
+/* Acknowledges a delivery. A tag from before a reconnect is not sent and
+ * MW_ERR_STALE is returned: the broker will redeliver that message, so the
+ * caller must not count it as done. */
+int mw_ack(struct mw_conn *c, uint64_t tag) MW_WARN_UNUSED;
+
+/* Rejects a delivery, requeueing it or not (dead-letter/drop). */
+int mw_nack(struct mw_conn *c, uint64_t tag, bool requeue) MW_WARN_UNUSED;
+
+/* How many times this connection has reconnected (for logs and tests). */
+unsigned mw_reconnects(const struct mw_conn *c);
+
+#endif

@@ -1,0 +1,2 @@
+# pipeline/: topology shared by gateway, coordinator and workers (uses mw).
+$(eval $(call library,pipeline,$(wildcard pipeline/*.c)))

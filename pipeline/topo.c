@@ -1,0 +1,77 @@
+/*
+ * topo.c - topology declarations shared by gateway, workers and coordinator.
+ */
+#include "topo.h"
+
+#include "ctl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int topo_declare_stage(struct mw_conn *c, const struct plan *p,
+                       enum plan_stage_id s)
+{
+    char ex[PLAN_NAME_MAX], key[PLAN_NAME_MAX], q[PLAN_NAME_MAX];
+    int i, n = plan_nqueues(p, s);
+    int rc;
+
+    plan_exchange(s, ex, sizeof(ex));
+    rc = mw_declare_exchange(c, ex, MW_EXCHANGE_DIRECT);
+    for (i = 0; rc == 0 && i < n; i++) {
+        plan_queue_key(p, s, i, key, sizeof(key));
+        plan_queue(s, key, q, sizeof(q));
+        rc = mw_declare_queue(c, q, MW_QUEUE_DURABLE, NULL, 0);
+        if (rc == 0)
+            rc = mw_bind(c, q, ex, key);
+    }
+    return rc;
+}
+
+int topo_declare_control(struct mw_conn *c)
+{
+    int rc = mw_declare_exchange(c, PLAN_CONTROL_EXCHANGE, MW_EXCHANGE_DIRECT);
+
+    if (rc == 0)
+        rc = mw_declare_exchange(c, PLAN_RESULTS_EXCHANGE, MW_EXCHANGE_DIRECT);
+    if (rc == 0)
+        rc = mw_declare_queue(c, PLAN_COORD_QUEUE, MW_QUEUE_DURABLE, NULL, 0);
+    return rc;
+}
+
+int topo_declare_replica_control(struct mw_conn *c, enum plan_stage_id s,
+                                 char *out, size_t n)
+{
+    int rc = topo_declare_control(c);
+
+    if (rc == 0)
+        rc = mw_declare_queue(c, "", MW_QUEUE_EXCLUSIVE, out, n);
+    if (rc == 0)
+        rc = mw_bind(c, out, PLAN_CONTROL_EXCHANGE, plan_stage_name(s));
+    if (rc == 0)
+        rc = mw_bind(c, out, PLAN_CONTROL_EXCHANGE, PLAN_CONTROL_ALL);
+    return rc;
+}
+
+int topo_send_ctl(struct mw_conn *c, const char *stage_key,
+                  const struct ctl_msg *m, const char *producer)
+{
+    struct mw_meta meta;
+    size_t len = 0;
+    char *body = ctl_encode(m, &len);
+    int rc;
+
+    if (body == NULL)
+        return MW_ERR_NOMEM;
+    memset(&meta, 0, sizeof(meta));
+    snprintf(meta.session, sizeof(meta.session), "%s", m->session);
+    snprintf(meta.stream, sizeof(meta.stream), "%s", ctl_type_name(m->type));
+    snprintf(meta.producer, sizeof(meta.producer), "%s", producer);
+    meta.kind = MW_KIND_CONTROL;
+    if (stage_key)
+        rc = mw_publish(c, PLAN_CONTROL_EXCHANGE, stage_key, &meta, body, len);
+    else
+        rc = mw_publish(c, "", PLAN_COORD_QUEUE, &meta, body, len);
+    free(body);
+    return rc;
+}

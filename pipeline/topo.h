@@ -1,0 +1,35 @@
+/*
+ * topo.h - declares the pipeline's exchanges, queues and bindings (names in
+ * common/plan.h). Every process declares what it publishes to and consumes
+ * from (declarations are idempotent), so no message is unroutable because
+ * its consumer has not started yet. The middleware re-declares all of it
+ * after a reconnect.
+ */
+#ifndef CS_TOPO_H
+#define CS_TOPO_H
+
+#include "mw.h"
+#include "plan.h"
+
+/* Declares stage s's exchange "cs.<stage>", its durable input queues
+ * "<stage>.<key>" and their bindings under plan p. */
+int topo_declare_stage(struct mw_conn *c, const struct plan *p,
+                       enum plan_stage_id s) MW_WARN_UNUSED;
+
+/* Declares the control plane: exchanges cs.control and cs.results and the
+ * durable coordinator queue. */
+int topo_declare_control(struct mw_conn *c) MW_WARN_UNUSED;
+
+/* Declares an exclusive, server-named control queue for one replica of
+ * stage s, bound to cs.control with keys "<stage>" and "all". The queue
+ * name is written to out (size n). */
+int topo_declare_replica_control(struct mw_conn *c, enum plan_stage_id s,
+                                 char *out, size_t n) MW_WARN_UNUSED;
+
+/* Publishes a control message (see common/ctl.h) to the coordinator queue,
+ * or, when `stage_key` is not NULL, to cs.control with that routing key. */
+struct ctl_msg;
+int topo_send_ctl(struct mw_conn *c, const char *stage_key,
+                  const struct ctl_msg *m, const char *producer) MW_WARN_UNUSED;
+
+#endif

@@ -1,0 +1,95 @@
+/*
+ * main.c - the filter worker kind: the filter engine plugged into the
+ * shared runtime. Stateless per session; every input batch yields at most
+ * one output batch per (route, shard), with the input's seq, so outputs have
+ * deterministic ids and downstream drops redelivered copies.
+ */
+#include "filter.h"
+#include "log.h"
+#include "worker.h"
+
+#include <stddef.h>
+
+static void *f_init(struct worker *w)
+{
+    return filter_create(worker_plan(w));
+}
+
+static void *f_session_open(void *ctx, struct worker_sess *ws)
+{
+    (void)ws;
+    return ctx; /* no per-session state */
+}
+
+static void f_session_close(void *ctx, void *st)
+{
+    (void)ctx;
+    (void)st;
+}
+
+static int f_on_batch(void *ctx, void *st, struct worker_sess *ws,
+                      const struct worker_msg *m)
+{
+    struct filter *f = ctx;
+    const struct plan *p = worker_plan(worker_sess_worker(ws));
+    int t = plan_table_by_name(m->stream);
+    int64_t rejected = 0;
+    int r, s, rc;
+
+    (void)st;
+    if (t < 0) {
+        log_warn("batch of unknown table '%s' dropped session=%s", m->stream,
+                 worker_sess_id(ws));
+        return 0;
+    }
+    if (filter_batch(f, (enum plan_table)t, m->body, m->len,
+                     plan_shard_session(worker_sess_id(ws), p->replicas[PLAN_SINK]),
+                     &rejected) != 0)
+        return -1;
+    worker_reject(ws, (enum plan_table)t, rejected);
+    for (r = 0; r < filter_nroutes; r++) {
+        if (filter_routes[r].table != (enum plan_table)t)
+            continue;
+        for (s = 0; s < p->replicas[filter_routes[r].dest]; s++) {
+            const struct filter_buf *b = filter_output(f, r, (unsigned)s);
+
+            if (b->len == 0)
+                continue;
+            rc = worker_emit(ws, filter_routes[r].dest, (unsigned)s, m->stream,
+                             m->seq, b->ptr, b->len);
+            if (rc != 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+static int f_on_finish(void *ctx, void *st, struct worker_sess *ws)
+{
+    (void)ctx;
+    (void)st;
+    (void)ws;
+    return 0; /* nothing held back */
+}
+
+static void f_fini(void *ctx)
+{
+    filter_destroy(ctx);
+}
+
+static const struct worker_ops filter_ops = {
+    .stage = PLAN_FILTER,
+    .init = f_init,
+    .session_open = f_session_open,
+    .session_close = f_session_close,
+    .on_batch = f_on_batch,
+    .on_finish = f_on_finish,
+    .fini = f_fini,
+};
+
+int main(int argc, char **argv)
+{
+    const struct worker_ops *ops[] = {&filter_ops};
+
+    return worker_main(argc, argv, ops, 1);
+}
