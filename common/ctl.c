@@ -137,7 +137,11 @@ static int get_counts(const cJSON *root, const char *key, struct ctl_count *arr,
     if (!cJSON_IsObject(obj))
         return -1;
     cJSON_ArrayForEach(it, obj) {
-        if (!cJSON_IsNumber(it) || *n >= max || strlen(it->string) >= sizeof(arr->name))
+        /* Counts are whole numbers in [0, 2^53]: anything else (NaN,
+         * negative, fractional, huge) is not a valid count. */
+        if (!cJSON_IsNumber(it) || *n >= max || strlen(it->string) >= sizeof(arr->name) ||
+            !(it->valuedouble >= 0 && it->valuedouble <= 9007199254740992.0) ||
+            it->valuedouble != (double)(int64_t)it->valuedouble)
             return -1;
         snprintf(arr[*n].name, sizeof(arr[*n].name), "%s", it->string);
         arr[*n].n = (int64_t)it->valuedouble;

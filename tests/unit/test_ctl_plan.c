@@ -45,6 +45,9 @@ static void test_decode_rejects(void **state)
         "{\"type\":\"done\"}", "{\"type\":\"done\",\"session\":5}",
         "{\"type\":\"report\",\"session\":\"s\",\"counts\":{\"q\":\"x\"}}",
         "{\"type\":\"report\",\"session\":\"s\",\"replica\":-1}",
+        "{\"type\":\"report\",\"session\":\"s\",\"counts\":{\"q\":-1}}",
+        "{\"type\":\"report\",\"session\":\"s\",\"counts\":{\"q\":1.5}}",
+        "{\"type\":\"report\",\"session\":\"s\",\"counts\":{\"q\":1e300}}",
     };
     size_t i;
 
