@@ -62,11 +62,24 @@ programs: $(PROGRAMS)
 unit-bins: $(UNIT_BINS)
 
 # ---------------------------------------------------------------- tests
-.PHONY: test unit test-middleware test-e2e asan test-asan deps clean run bench \
-        lint format valgrind
+.PHONY: test unit test-middleware test-e2e test-reference asan test-asan deps \
+        clean run bench lint format
+
+# Entry points users type install missing Debian packages first (a no-op when
+# everything is there), then build and run in a sub-make.
+test:
+	@scripts/deps.sh
+	$(MAKE) programs unit-bins
+	$(MAKE) unit
+	$(MAKE) test-reference
+	$(MAKE) test-middleware
+	$(MAKE) test-e2e
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+test-reference: programs
+	B=$(B) tests/reference/selftest.sh
 
 test-middleware: programs
 	B=$(B) tests/middleware/run.sh
@@ -74,18 +87,25 @@ test-middleware: programs
 test-e2e: programs
 	B=$(B) tests/e2e/run.sh
 
-test: unit test-middleware test-e2e
-
 asan:
+	@scripts/deps.sh
 	$(MAKE) B=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
-	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" \
+	  programs unit-bins
+	$(MAKE) B=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" \
+	  unit test-middleware test-e2e
 
 test-asan: asan
 
-run: programs
+run:
+	@scripts/deps.sh
+	$(MAKE) programs
 	B=$(B) scripts/run.sh
 
-bench: programs
+bench:
+	@scripts/deps.sh
+	$(MAKE) programs
 	B=$(B) scripts/bench.sh
 
 deps:

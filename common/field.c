@@ -27,7 +27,7 @@ static int64_t num(const char *s, size_t n)
 
 bool field_int(const char *s, size_t n, int64_t *out)
 {
-    if (n > 18 || !digits(s, n))
+    if (n > FIELD_MAX_DIGITS || !digits(s, n))
         return false;
     *out = num(s, n);
     return true;
@@ -40,7 +40,7 @@ bool field_dec(const char *s, size_t n, int64_t *milli)
 
     while (ip < n && s[ip] != '.')
         ip++;
-    if (ip > 15 || !digits(s, ip))
+    if (ip > FIELD_MAX_DIGITS || !digits(s, ip))
         return false;
     if (ip == n) {
         *milli = num(s, ip) * 1000;

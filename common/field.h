@@ -4,8 +4,8 @@
  * thousandths ("milli"), never binary floats.
  *
  * What "parses" means (docs/ARCHITECTURE.md, "Input rules"):
- *   integer    [0-9]+ (1..18 digits)
- *   decimal    [0-9]+ ( '.' [0-9]{1,3} )?
+ *   integer    [0-9]{1,9} (leading zeros allowed)
+ *   decimal    [0-9]{1,9} ( '.' [0-9]{1,3} )?
  *   timestamp  YYYY-MM-DD HH:MM:SS, month 1-12, day valid for the month,
  *              hour 0-23, minute and second 0-59
  *   user_id    empty, or integer, or integer followed by ".0"
@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#define FIELD_MAX_DIGITS 9
 
 struct field_ts {
     int year, month, day;

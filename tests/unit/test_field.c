@@ -22,6 +22,10 @@ static void test_int(void **state)
     assert_false(field_int(S("1.0"), &v));
     assert_false(field_int(S("12a"), &v));
     assert_false(field_int(S(" 1"), &v));
+    assert_true(field_int(S("007"), &v));
+    assert_int_equal(v, 7);
+    assert_true(field_int(S("999999999"), &v));
+    assert_false(field_int(S("0000000010"), &v)); /* 10 digits */
     assert_false(field_int(S("1234567890123456789"), &v));
 }
 
@@ -44,6 +48,11 @@ static void test_dec(void **state)
     assert_false(field_dec(S("abc"), &v));
     assert_false(field_dec(S(""), &v));
     assert_false(field_dec(S("1e3"), &v));
+    assert_false(field_dec(S("+88.5"), &v));
+    assert_false(field_dec(S("-1.0"), &v));
+    assert_false(field_dec(S("1234567890.5"), &v));
+    assert_true(field_dec(S("076.000"), &v));
+    assert_int_equal(v, 76000);
 }
 
 static void test_ts(void **state)

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# pipeline.sh - a bash library (source it) that starts the whole pipeline on
+# this machine against $AMQP_URL: the coordinator, every worker replica of
+# $CS_REPLICAS and a gateway on a free loopback port, each logging to its own
+# file under $PIPELINE_LOGS. Requires scripts/broker.sh to be sourced first
+# (for cleanup_add) and binaries under $B/bin.
+#
+#   pipeline_start            -> exports GATEWAY_ADDR, PIPELINE_LOGS
+#   pipeline_stop             -> SIGTERM to everything, waits, exit statuses
+#   pipeline_replicas STAGE   -> replica count of STAGE in $CS_REPLICAS
+
+PIPELINE_PIDS=()
+PIPELINE_NAMES=()
+
+pipeline_replicas() {
+    local stage=$1 item
+    IFS=',' read -ra items <<< "${CS_REPLICAS:-}"
+    for item in "${items[@]}"; do
+        if [ "${item%%=*}" = "$stage" ]; then echo "${item#*=}"; return; fi
+    done
+    echo 1
+}
+
+_pipeline_bin() {
+    case $1 in
+        filter) echo filter ;;
+        agg-*) echo aggregator ;;
+        sink) echo sink ;;
+        *) echo "$1" ;;
+    esac
+}
+
+_pipeline_spawn() { # name, then env assignments and command
+    local name=$1; shift
+    env "$@" > "$PIPELINE_LOGS/$name.log" 2>&1 &
+    PIPELINE_PIDS+=($!)
+    PIPELINE_NAMES+=("$name")
+}
+
+# Waits (bounded) until file $1 contains pattern $2.
+pipeline_wait_log() {
+    local file=$1 pattern=$2 limit=${3:-30} i
+    for ((i = 0; i < limit * 20; i++)); do
+        grep -q -- "$pattern" "$file" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    echo "pipeline: timed out waiting for '$pattern' in $file" >&2
+    tail -n 20 "$file" >&2 || true
+    return 1
+}
+
+_pipeline_free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+pipeline_start() {
+    local stage i n bin port
+    : "${B:=build}" "${CS_REPLICAS:=}"
+    export CS_REPLICAS
+    PIPELINE_LOGS=${PIPELINE_LOGS:-$(mktemp -d /tmp/cs-pipeline.XXXXXX)}
+    mkdir -p "$PIPELINE_LOGS"
+    export PIPELINE_LOGS
+    cleanup_add pipeline_kill
+    _pipeline_spawn coordinator AMQP_URL="$AMQP_URL" CS_REPLICAS="$CS_REPLICAS" \
+        "$B/bin/coordinator"
+    for stage in filter agg-q2 agg-q3 agg-q4 sink; do
+        n=$(pipeline_replicas "$stage")
+        bin=$(_pipeline_bin "$stage")
+        for ((i = 0; i < n; i++)); do
+            _pipeline_spawn "$stage-$i" AMQP_URL="$AMQP_URL" CS_REPLICAS="$CS_REPLICAS" \
+                CS_STAGE="$stage" CS_REPLICA_ID="$i" "$B/bin/$bin"
+        done
+    done
+    for ((i = 1; i < ${#PIPELINE_NAMES[@]}; i++)); do
+        pipeline_wait_log "$PIPELINE_LOGS/${PIPELINE_NAMES[$i]}.log" "started stage=" || return 1
+    done
+    port=${GATEWAY_PORT:-$(_pipeline_free_port)}
+    _pipeline_spawn gateway AMQP_URL="$AMQP_URL" CS_REPLICAS="$CS_REPLICAS" \
+        GATEWAY_PORT="$port" GATEWAY_BIND=127.0.0.1 "$B/bin/gateway"
+    for ((i = 0; i < 200; i++)); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+        sleep 0.05
+    done
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        echo "pipeline: gateway did not listen on $port" >&2
+        tail -n 20 "$PIPELINE_LOGS/gateway.log" >&2
+        return 1
+    fi
+    export GATEWAY_ADDR="127.0.0.1:$port"
+    echo "pipeline: up (replicas: ${CS_REPLICAS:-all 1}), gateway $GATEWAY_ADDR, logs $PIPELINE_LOGS"
+}
+
+# Graceful stop: SIGTERM to the gateway first (it ends the sessions and
+# releases the global end of stream), then to everything still running.
+# Returns non-zero if any process exited non-zero or had to be killed.
+pipeline_stop() {
+    local i rc=0 st
+    [ ${#PIPELINE_PIDS[@]} -gt 0 ] || return 0
+    kill -TERM "${PIPELINE_PIDS[@]}" 2>/dev/null || true
+    for ((i = 0; i < ${#PIPELINE_PIDS[@]}; i++)); do
+        st=0
+        timeout 20 tail --pid="${PIPELINE_PIDS[$i]}" -f /dev/null || {
+            echo "pipeline: ${PIPELINE_NAMES[$i]} did not exit; killing" >&2
+            kill -KILL "${PIPELINE_PIDS[$i]}" 2>/dev/null || true
+            rc=1
+        }
+        wait "${PIPELINE_PIDS[$i]}" 2>/dev/null || st=$?
+        if [ "$st" -ne 0 ]; then
+            echo "pipeline: ${PIPELINE_NAMES[$i]} exited with status $st" >&2
+            rc=1
+        fi
+    done
+    PIPELINE_PIDS=()
+    PIPELINE_NAMES=()
+    return $rc
+}
+
+pipeline_kill() {
+    [ ${#PIPELINE_PIDS[@]} -gt 0 ] || return 0
+    kill -KILL "${PIPELINE_PIDS[@]}" 2>/dev/null || true
+    PIPELINE_PIDS=()
+}
