@@ -29,7 +29,9 @@ enum mw_err {
     MW_ERR_UNROUTABLE = -4, /* a mandatory publish was returned by the broker */
     MW_ERR_NACK = -5,       /* the broker nacked a publish */
     MW_ERR_TIMEOUT = -6,    /* nothing arrived within the timeout */
-    MW_ERR_PROTOCOL = -7,   /* the broker refused an operation (e.g. 404, 406) */
+    MW_ERR_PROTOCOL = -7,   /* the broker refused an operation (e.g. 404, 406;
+                               the broker's text is logged) and closed the
+                               channel; the handle reopened it */
     MW_ERR_NOMEM = -8,
     MW_ERR_INTERRUPTED = -9, /* a signal arrived while waiting (EINTR) */
     MW_ERR_STALE = -10,      /* delivery tag predates a reconnect: the broker
@@ -60,12 +62,17 @@ struct mw_meta {
 enum mw_exchange_type { MW_EXCHANGE_DIRECT, MW_EXCHANGE_FANOUT, MW_EXCHANGE_TOPIC };
 
 struct mw_options {
-    const char *url;          /* amqp://user:pass@host:port/vhost (borrowed) */
+    const char *url;          /* amqp://user:pass@host:port/vhost (borrowed:
+                                 read by mw_connect only). An empty vhost
+                                 ("...:5672/") means "/". amqps is not
+                                 supported (MW_ERR_ARG). */
     const char *name;         /* connection name shown in the management UI */
     int heartbeat_s;          /* 0: default 10 */
     int connect_timeout_ms;   /* 0: default 5000 */
     int confirm_window;       /* unconfirmed publishes allowed; 0: default 256 */
-    uint16_t prefetch;        /* basic.qos prefetch count; 0: default 16 */
+    uint16_t prefetch;        /* basic.qos prefetch count per consumer (so at
+                                 most prefetch x consumers deliveries are
+                                 buffered); 0: default 16 */
     int reconnect_max_ms;     /* cap of the exponential backoff; 0: default 5000 */
     int reconnect_tries;      /* attempts per outage before MW_ERR_CLOSED; 0: default 30 */
 };
@@ -73,14 +80,21 @@ struct mw_options {
 struct mw_conn;
 
 /* Connects (retrying with backoff up to reconnect_tries) and opens the
- * channel with confirms enabled. Returns NULL and sets *err on failure. */
+ * channel with confirms enabled. Returns NULL and sets *err on failure:
+ * MW_ERR_ARG (bad options/URL), MW_ERR_CONNECT (unreachable, or login
+ * refused: not retried), MW_ERR_INTERRUPTED, MW_ERR_NOMEM. */
 struct mw_conn *mw_connect(const struct mw_options *opt, int *err);
 
-/* Flushes pending confirms (best effort), closes channel and connection and
- * frees everything. NULL is a no-op. */
+/* Flushes pending confirms (best effort: waits up to 5 s, does not
+ * reconnect; call mw_flush first when it matters), closes channel and
+ * connection and frees everything. NULL is a no-op. */
 void mw_close(struct mw_conn *c);
 
-/* ---- topology (remembered and re-declared after a reconnect) ---- */
+/* ---- topology (remembered and re-declared after a reconnect) ----
+ * These return 0, MW_ERR_ARG (e.g. a name over 255 bytes), MW_ERR_PROTOCOL
+ * (refused, e.g. redeclared with other properties: not remembered),
+ * MW_ERR_CLOSED or MW_ERR_INTERRUPTED (while reconnecting). A lost
+ * connection during the call is restored and the call retried. */
 
 /* Declares a durable exchange. */
 int mw_declare_exchange(struct mw_conn *c, const char *name,
@@ -88,12 +102,15 @@ int mw_declare_exchange(struct mw_conn *c, const char *name,
 
 enum mw_queue_flags {
     MW_QUEUE_DURABLE = 0,        /* durable, shared work queue (default) */
-    MW_QUEUE_EXCLUSIVE = 1 << 0, /* exclusive + auto-delete: dies with us */
+    MW_QUEUE_EXCLUSIVE = 1 << 0, /* exclusive: dies with this connection
+                                    (re-declared, empty, after a reconnect) */
 };
 
 /* Declares a queue. `name` may be "" with MW_QUEUE_EXCLUSIVE for a
- * server-named queue; the actual name is written to out_name (size outsz)
- * when out_name is not NULL. */
+ * generated unique name ("mw.excl.<conn name>.<pid>.<ms>.<n>", made here
+ * rather than by the server so it survives reconnects); the actual name is
+ * written to out_name (size outsz, 256 always fits) when out_name is not
+ * NULL. */
 int mw_declare_queue(struct mw_conn *c, const char *name, int flags,
                      char *out_name, size_t outsz) MW_WARN_UNUSED;
 
@@ -105,25 +122,36 @@ int mw_delete_queue(struct mw_conn *c, const char *queue) MW_WARN_UNUSED;
 
 /* ---- publishing ---- */
 
-/* Publishes one message, persistent and mandatory. The body is copied, so
- * it may be reused on return. When `confirm_window` publishes are
- * unconfirmed this waits for confirms first (keeping heartbeats and
- * buffering deliveries that arrive meanwhile). Returns 0, or an error for
- * this or an earlier publish since the last mw_flush (e.g.
- * MW_ERR_UNROUTABLE when an earlier message was returned). */
+/* Publishes one message, persistent and mandatory, to `exchange` ("" is
+ * the default exchange) with `routing_key`; meta may be NULL (all
+ * defaults). The body is copied, so it may be reused on return. When
+ * `confirm_window` publishes are unconfirmed this waits for confirms first
+ * (keeping heartbeats and buffering deliveries that arrive meanwhile).
+ * Returns 0, or an error for this or an earlier publish since the last
+ * report (e.g. MW_ERR_UNROUTABLE when an earlier message was returned,
+ * MW_ERR_PROTOCOL when the broker closed the channel, e.g. publish to a
+ * missing exchange, which fails every then-unconfirmed publish). Such an
+ * earlier-publish error is reported once, by mw_publish or mw_flush, and
+ * this message was accepted anyway. MW_ERR_ARG, MW_ERR_INTERRUPTED and
+ * MW_ERR_NOMEM mean this message was not accepted; MW_ERR_CLOSED that the
+ * connection is gone for good. An accepted message is delivered at least
+ * once: after a reconnect unconfirmed ones are republished. */
 int mw_publish(struct mw_conn *c, const char *exchange, const char *routing_key,
                const struct mw_meta *meta, const void *body,
                size_t len) MW_WARN_UNUSED;
 
-/* Waits until every publish so far is confirmed. Returns 0 when all were
- * acked and routed; MW_ERR_UNROUTABLE / MW_ERR_NACK if any since the last
- * flush was returned or nacked (the error is then cleared). */
+/* Waits until every publish so far is confirmed (reconnecting and
+ * republishing if needed). Returns 0 when all were acked and routed;
+ * MW_ERR_UNROUTABLE / MW_ERR_NACK / MW_ERR_PROTOCOL if any since the last
+ * report was returned, nacked or dropped with a closed channel (the error
+ * is then cleared); MW_ERR_INTERRUPTED (call again) or MW_ERR_CLOSED. */
 int mw_flush(struct mw_conn *c) MW_WARN_UNUSED;
 
 /* ---- consuming ---- */
 
 /* Starts consuming `queue` with manual acks; the consumer tag is the queue
- * name. Several queues may be consumed on one connection. */
+ * name. Several queues may be consumed on one connection; consuming the
+ * same queue twice is MW_ERR_ARG. Re-registered after a reconnect. */
 int mw_consume(struct mw_conn *c, const char *queue) MW_WARN_UNUSED;
 
 /* Stops consuming `queue` (deliveries already buffered are still returned). */
@@ -142,12 +170,18 @@ struct mw_delivery {
  * Returns 0 and fills *d, MW_ERR_TIMEOUT when none arrived, or another
  * error. Heartbeats and publisher confirms are processed while waiting.
  * Returns MW_ERR_INTERRUPTED if a signal interrupted the wait, so a caller
- * can check its stop flag. */
+ * can check its stop flag (a signal that lands while the library is not
+ * waiting is only seen at the next wait: prefer a finite timeout).
+ * A lost connection is restored inside the call, which may then block
+ * longer than timeout_ms (bounded by the backoff policy); deliveries
+ * buffered from the lost channel are dropped (the broker redelivers them)
+ * and MW_ERR_CLOSED is returned once reconnect_tries are exhausted. */
 int mw_next(struct mw_conn *c, struct mw_delivery *d, int timeout_ms) MW_WARN_UNUSED;
 
-/* Acknowledges a delivery. A tag from before a reconnect is not sent and
- * MW_ERR_STALE is returned: the broker will redeliver that message, so the
- * caller must not count it as done. */
+/* Acknowledges a delivery. A tag from before a reconnect (or a channel
+ * reset after MW_ERR_PROTOCOL) is not sent and MW_ERR_STALE is returned:
+ * the broker will redeliver that message, so the caller must not count it
+ * as done. MW_ERR_CLOSED once the connection is gone for good. */
 int mw_ack(struct mw_conn *c, uint64_t tag) MW_WARN_UNUSED;
 
 /* Rejects a delivery, requeueing it or not (dead-letter/drop). */

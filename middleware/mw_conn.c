@@ -1,0 +1,454 @@
+/*
+ * mw_conn.c - connection lifecycle: options, connect, the reconnect loop
+ * with capped exponential backoff, channel (re)opening and close.
+ *
+ * A connection is either up (c->amqp live, channel open with confirms and
+ * qos), down (c->amqp NULL: the next public call reconnects) or dead
+ * (reconnect_tries exhausted: every call returns MW_ERR_CLOSED).
+ * Recovery re-declares the remembered topology, re-registers consumers and
+ * republishes unconfirmed messages; deliveries of the lost channel are
+ * dropped and their tags made stale by bumping the generation.
+ */
+#include <amqp_tcp_socket.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cfg.h"
+#include "log.h"
+#include "mw_internal.h"
+
+#define MW_FRAME_MAX 131072
+#define MW_RPC_TIMEOUT_MS 30000
+#define MW_CLOSE_WAIT_MS 5000
+#define MW_CLOSE_RPC_MS 2000
+#define MW_MAX_CHAN 16
+#define MW_BACKOFF_MIN_MS 100
+
+int64_t mw_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *mw_strerror(int err)
+{
+    switch (err) {
+    case MW_OK: return "success";
+    case MW_ERR_ARG: return "bad argument";
+    case MW_ERR_CONNECT: return "cannot connect to the broker";
+    case MW_ERR_CLOSED: return "connection lost and not restored";
+    case MW_ERR_UNROUTABLE: return "message returned unroutable";
+    case MW_ERR_NACK: return "message nacked by the broker";
+    case MW_ERR_TIMEOUT: return "timed out";
+    case MW_ERR_PROTOCOL: return "operation refused by the broker";
+    case MW_ERR_NOMEM: return "out of memory";
+    case MW_ERR_INTERRUPTED: return "interrupted by a signal";
+    case MW_ERR_STALE: return "delivery tag predates a reconnect";
+    default: return "unknown error";
+    }
+}
+
+unsigned mw_reconnects(const struct mw_conn *c)
+{
+    return c != NULL ? c->reconnects : 0;
+}
+
+void mw_set_why(struct mw_conn *c, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    (void)vsnprintf(c->why, sizeof(c->why), fmt, ap);
+    va_end(ap);
+}
+
+int mw_lost(struct mw_conn *c, const char *what, int amqp_status)
+{
+    mw_set_why(c, "%s: %s", what, amqp_error_string2(amqp_status));
+    return MW_ERR_LOST;
+}
+
+static struct timeval ms_tv(int ms)
+{
+    struct timeval tv;
+
+    tv.tv_sec = ms / 1000;
+    tv.tv_usec = (ms % 1000) * 1000;
+    return tv;
+}
+
+static char default_vhost[] = "/";
+
+static int pick(int v, int def)
+{
+    return v != 0 ? v : def;
+}
+
+static int parse_options(struct mw_conn *c, const struct mw_options *o)
+{
+    if (o == NULL || o->url == NULL || o->heartbeat_s < 0 ||
+        o->connect_timeout_ms < 0 || o->confirm_window < 0 ||
+        o->reconnect_max_ms < 0 || o->reconnect_tries < 0)
+        return MW_ERR_ARG;
+    c->heartbeat_s = pick(o->heartbeat_s, 10);
+    c->connect_timeout_ms = pick(o->connect_timeout_ms, 5000);
+    c->confirm_window = pick(o->confirm_window, 256);
+    c->reconnect_max_ms = pick(o->reconnect_max_ms, 5000);
+    c->reconnect_tries = pick(o->reconnect_tries, 30);
+    c->prefetch = o->prefetch != 0 ? o->prefetch : 16;
+    (void)snprintf(c->name, sizeof(c->name), "%s",
+                   o->name != NULL && o->name[0] != '\0' ? o->name : "coffee-stream");
+    c->url_buf = strdup(o->url); /* amqp_parse_url writes into it */
+    if (c->url_buf == NULL)
+        return MW_ERR_NOMEM;
+    amqp_default_connection_info(&c->info);
+    if (amqp_parse_url(c->url_buf, &c->info) != AMQP_STATUS_OK || c->info.ssl)
+        return MW_ERR_ARG;
+    /* "amqp://host/" names the empty vhost, which RabbitMQ does not have:
+     * take it as the default one, like most clients do. */
+    if (c->info.vhost == NULL || c->info.vhost[0] == '\0')
+        c->info.vhost = default_vhost;
+    cfg_mask_url(o->url, c->url_masked, sizeof(c->url_masked));
+    return MW_OK;
+}
+
+static int conn_login(struct mw_conn *c, amqp_connection_state_t st)
+{
+    amqp_table_entry_t e[1];
+    amqp_table_t props;
+    amqp_rpc_reply_t r;
+    const amqp_connection_close_t *m;
+
+    e[0].key = amqp_cstring_bytes("connection_name");
+    e[0].value.kind = AMQP_FIELD_KIND_UTF8;
+    e[0].value.value.bytes = amqp_cstring_bytes(c->name);
+    props.num_entries = 1;
+    props.entries = e;
+    r = amqp_login_with_properties(st, c->info.vhost, 0, MW_FRAME_MAX,
+                                   c->heartbeat_s, &props, AMQP_SASL_METHOD_PLAIN,
+                                   c->info.user, c->info.password);
+    if (r.reply_type == AMQP_RESPONSE_NORMAL)
+        return MW_OK;
+    if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
+        r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+        /* Wrong credentials or vhost: retrying cannot help. */
+        m = r.reply.decoded;
+        mw_set_why(c, "login refused: %u %.*s", m->reply_code,
+                   (int)m->reply_text.len, (const char *)m->reply_text.bytes);
+        return MW_ERR_REFUSED;
+    }
+    if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION)
+        return mw_lost(c, "login", r.library_error);
+    mw_set_why(c, "login: unexpected reply");
+    return MW_ERR_LOST;
+}
+
+/* One connection attempt: socket, login, channel. */
+static int conn_open(struct mw_conn *c)
+{
+    amqp_connection_state_t st;
+    amqp_socket_t *sock;
+    struct timeval tv = ms_tv(c->connect_timeout_ms);
+    struct timeval rpc = ms_tv(MW_RPC_TIMEOUT_MS);
+    int r, rc;
+
+    st = amqp_new_connection();
+    if (st == NULL)
+        return MW_ERR_NOMEM;
+    sock = amqp_tcp_socket_new(st);
+    if (sock == NULL) {
+        rc = MW_ERR_NOMEM;
+        goto out_destroy;
+    }
+    r = amqp_socket_open_noblock(sock, c->info.host, c->info.port, &tv);
+    if (r != AMQP_STATUS_OK) {
+        rc = mw_lost(c, "connect", r);
+        goto out_destroy;
+    }
+    if (amqp_set_handshake_timeout(st, &tv) != AMQP_STATUS_OK ||
+        amqp_set_rpc_timeout(st, &rpc) != AMQP_STATUS_OK) {
+        rc = mw_lost(c, "set timeouts", AMQP_STATUS_INVALID_PARAMETER);
+        goto out_destroy;
+    }
+    rc = conn_login(c, st);
+    if (rc != MW_OK)
+        goto out_destroy;
+    c->amqp = st;
+    c->chan = 0;
+    return mw_chan_open(c); /* on failure the caller tears c->amqp down */
+
+out_destroy:
+    amqp_destroy_connection(st);
+    return rc;
+}
+
+int mw_chan_open(struct mw_conn *c)
+{
+    amqp_channel_t ch = (amqp_channel_t)(c->chan % MW_MAX_CHAN + 1);
+    int rc;
+
+    /* A fresh number per reopen: stray frames of the old channel are
+     * then recognisable and ignored. */
+    c->chan = ch;
+    (void)amqp_channel_open(c->amqp, ch);
+    rc = mw_rpc_result(c, amqp_get_rpc_reply(c->amqp), "channel.open", NULL);
+    if (rc == MW_OK) {
+        (void)amqp_confirm_select(c->amqp, ch);
+        rc = mw_rpc_result(c, amqp_get_rpc_reply(c->amqp), "confirm.select", NULL);
+    }
+    if (rc == MW_OK) {
+        (void)amqp_basic_qos(c->amqp, ch, 0, c->prefetch, 0);
+        rc = mw_rpc_result(c, amqp_get_rpc_reply(c->amqp), "basic.qos", NULL);
+    }
+    if (rc == MW_ERR_PROTOCOL) {
+        mw_set_why(c, "opening the channel was refused");
+        return MW_ERR_LOST;
+    }
+    return rc;
+}
+
+static int close_channel_reply(struct mw_conn *c, const amqp_channel_close_t *m,
+                               const char *what, int *reply_code)
+{
+    amqp_channel_close_ok_t ok;
+    int r;
+
+    if (reply_code != NULL)
+        *reply_code = m->reply_code;
+    log_warn("%s refused by broker code=%u text=\"%.*s\"", what, m->reply_code,
+             (int)m->reply_text.len, (const char *)m->reply_text.bytes);
+    memset(&ok, 0, sizeof(ok));
+    r = amqp_send_method(c->amqp, c->chan, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
+    if (r != AMQP_STATUS_OK)
+        return mw_lost(c, "channel.close-ok", r);
+    return MW_ERR_PROTOCOL;
+}
+
+int mw_rpc_result(struct mw_conn *c, amqp_rpc_reply_t r, const char *what,
+                  int *reply_code)
+{
+    const amqp_connection_close_t *m;
+    amqp_connection_close_ok_t ok;
+
+    if (reply_code != NULL)
+        *reply_code = 0;
+    switch (r.reply_type) {
+    case AMQP_RESPONSE_NORMAL:
+        return MW_OK;
+    case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+        return mw_lost(c, what, r.library_error);
+    case AMQP_RESPONSE_SERVER_EXCEPTION:
+        if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD)
+            return close_channel_reply(c, r.reply.decoded, what, reply_code);
+        if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+            m = r.reply.decoded;
+            mw_set_why(c, "%s: connection closed by broker: %u %.*s", what,
+                       m->reply_code, (int)m->reply_text.len,
+                       (const char *)m->reply_text.bytes);
+            memset(&ok, 0, sizeof(ok));
+            (void)amqp_send_method(c->amqp, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
+            return MW_ERR_LOST;
+        }
+        break;
+    default:
+        break;
+    }
+    mw_set_why(c, "%s: unexpected reply", what);
+    return MW_ERR_LOST;
+}
+
+void mw_new_generation(struct mw_conn *c)
+{
+    c->gen++;
+    if (c->gen == 0)
+        c->gen = 1;
+    mw_fifo_clear(&c->fifo);
+    c->in.st = MW_IN_IDLE;
+    c->in.msg = NULL;
+}
+
+static void teardown(struct mw_conn *c)
+{
+    if (c->amqp != NULL) {
+        amqp_destroy_connection(c->amqp);
+        c->amqp = NULL;
+    }
+}
+
+void mw_conn_lost(struct mw_conn *c)
+{
+    if (c->down)
+        return;
+    log_warn("connection lost url=%s reason=\"%s\" unconfirmed=%u", c->url_masked,
+             c->why, mw_ring_count(&c->ring));
+    teardown(c);
+    c->down = true;
+    c->attempts = 0;
+    mw_new_generation(c);
+}
+
+/* Re-declares the topology, re-registers consumers and republishes the
+ * unconfirmed messages on a freshly opened channel. */
+static int restore(struct mw_conn *c)
+{
+    int rc = mw_topo_replay(c);
+
+    if (rc == MW_OK)
+        rc = mw_consumers_replay(c);
+    if (rc == MW_OK)
+        rc = mw_republish(c);
+    return rc;
+}
+
+int mw_chan_reset(struct mw_conn *c, bool republish)
+{
+    int rc;
+
+    mw_new_generation(c);
+    if (!republish && mw_ring_count(&c->ring) > 0) {
+        mw_ring_reset(&c->ring);
+        if (c->pub_err == MW_OK)
+            c->pub_err = MW_ERR_PROTOCOL;
+    }
+    rc = mw_chan_open(c);
+    if (rc == MW_OK)
+        rc = restore(c);
+    if (rc == MW_ERR_PROTOCOL) {
+        /* Reconnecting replays everything on a fresh connection. */
+        mw_set_why(c, "restoring the channel was refused");
+        return MW_ERR_LOST;
+    }
+    return rc;
+}
+
+static int backoff(const struct mw_conn *c)
+{
+    int64_t ms = MW_BACKOFF_MIN_MS;
+    int i;
+    struct timespec ts;
+
+    for (i = 1; i < c->attempts && ms < c->reconnect_max_ms; i++)
+        ms *= 2;
+    if (ms > c->reconnect_max_ms)
+        ms = c->reconnect_max_ms;
+    ts.tv_sec = (time_t)(ms / 1000);
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    if (nanosleep(&ts, NULL) != 0 && errno == EINTR)
+        return MW_ERR_INTERRUPTED;
+    return MW_OK;
+}
+
+static void came_up(struct mw_conn *c)
+{
+    c->down = false;
+    if (c->ever_up) {
+        c->reconnects++;
+        log_info("reconnected url=%s attempt=%d reconnects=%u republished=%u",
+                 c->url_masked, c->attempts, c->reconnects, mw_ring_count(&c->ring));
+    } else {
+        log_info("connected url=%s name=%s heartbeat=%d channel=%u", c->url_masked,
+                 c->name, amqp_get_heartbeat(c->amqp), c->chan);
+    }
+    c->ever_up = true;
+    c->attempts = 0;
+}
+
+int mw_ensure_up(struct mw_conn *c)
+{
+    int rc;
+
+    if (c->dead)
+        return c->ever_up ? MW_ERR_CLOSED : MW_ERR_CONNECT;
+    while (c->down) {
+        if (c->attempts >= c->reconnect_tries) {
+            c->dead = true;
+            return c->ever_up ? MW_ERR_CLOSED : MW_ERR_CONNECT;
+        }
+        if (c->attempts > 0 && backoff(c) != MW_OK)
+            return MW_ERR_INTERRUPTED;
+        c->attempts++;
+        rc = conn_open(c);
+        if (rc == MW_OK)
+            rc = restore(c);
+        if (rc == MW_OK) {
+            came_up(c);
+            return MW_OK;
+        }
+        teardown(c);
+        log_warn("%s attempt=%d/%d failed url=%s reason=\"%s\"",
+                 c->ever_up ? "reconnect" : "connect", c->attempts,
+                 c->reconnect_tries, c->url_masked, c->why);
+        if (rc == MW_ERR_REFUSED)
+            c->attempts = c->reconnect_tries; /* give up at the loop top */
+    }
+    return MW_OK;
+}
+
+struct mw_conn *mw_connect(const struct mw_options *opt, int *err)
+{
+    struct mw_conn *c;
+    int rc, dummy;
+
+    if (err == NULL)
+        err = &dummy;
+    c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        *err = MW_ERR_NOMEM;
+        return NULL;
+    }
+    c->gen = 1;
+    c->down = true;
+    rc = parse_options(c, opt);
+    if (rc == MW_OK)
+        rc = mw_ring_init(&c->ring, (unsigned)c->confirm_window);
+    if (rc == MW_OK)
+        rc = mw_fifo_init(&c->fifo, c->prefetch);
+    if (rc == MW_OK)
+        rc = mw_ensure_up(c);
+    if (rc != MW_OK) {
+        mw_close(c);
+        *err = rc;
+        return NULL;
+    }
+    *err = MW_OK;
+    return c;
+}
+
+static void close_gracefully(struct mw_conn *c)
+{
+    int64_t deadline = mw_now_ms() + MW_CLOSE_WAIT_MS;
+    struct timeval tv = ms_tv(MW_CLOSE_RPC_MS);
+    int rc = 1;
+
+    while (mw_ring_count(&c->ring) > 0 && rc >= 0 && mw_now_ms() < deadline)
+        rc = mw_pump(c, deadline);
+    if (rc == MW_ERR_LOST || c->amqp == NULL)
+        return;
+    if (mw_ring_count(&c->ring) > 0)
+        log_warn("closing with %u unconfirmed publishes", mw_ring_count(&c->ring));
+    (void)amqp_set_rpc_timeout(c->amqp, &tv);
+    (void)amqp_channel_close(c->amqp, c->chan, AMQP_REPLY_SUCCESS);
+    (void)amqp_connection_close(c->amqp, AMQP_REPLY_SUCCESS);
+}
+
+void mw_close(struct mw_conn *c)
+{
+    if (c == NULL)
+        return;
+    if (c->amqp != NULL && !c->down)
+        close_gracefully(c);
+    teardown(c);
+    mw_ring_fini(&c->ring);
+    mw_fifo_fini(&c->fifo);
+    free(c->cur.body);
+    mw_topo_free(c);
+    mw_consumers_free(c);
+    free(c->url_buf);
+    free(c);
+}

@@ -1,0 +1,217 @@
+/*
+ * mw_consume.c - consumers, mw_next and acknowledgements.
+ *
+ * Consumer tags are queue names, remembered so a reconnect can re-issue
+ * basic.consume. Deliveries come out of the FIFO filled by the frame loop;
+ * the handed-out one lives in c->cur (its buffer swapped, not copied).
+ * A tag carries the generation it was delivered in: acking a tag of an
+ * older generation would ack some other message on the new channel, so it
+ * is refused with MW_ERR_STALE.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mw_internal.h"
+
+static long cons_find(const struct mw_conn *c, const char *queue)
+{
+    size_t i;
+
+    for (i = 0; i < c->ncons; i++)
+        if (strcmp(c->cons[i], queue) == 0)
+            return (long)i;
+    return -1;
+}
+
+static int cons_add(struct mw_conn *c, const char *queue)
+{
+    char(*nv)[MW_SHORTSTR];
+    size_t ncap;
+
+    if (c->ncons == c->cons_cap) {
+        ncap = c->cons_cap ? c->cons_cap * 2 : 4;
+        nv = realloc(c->cons, ncap * sizeof(*nv));
+        if (nv == NULL)
+            return MW_ERR_NOMEM;
+        c->cons = nv;
+        c->cons_cap = ncap;
+    }
+    (void)snprintf(c->cons[c->ncons++], MW_SHORTSTR, "%s", queue);
+    return MW_OK;
+}
+
+static void cons_remove(struct mw_conn *c, size_t i)
+{
+    memmove(&c->cons[i], &c->cons[i + 1], (c->ncons - i - 1) * sizeof(c->cons[0]));
+    c->ncons--;
+}
+
+void mw_consumers_free(struct mw_conn *c)
+{
+    free(c->cons);
+    c->cons = NULL;
+    c->ncons = c->cons_cap = 0;
+}
+
+static int consume_rpc(struct mw_conn *c, const char *queue)
+{
+    amqp_bytes_t q = amqp_cstring_bytes(queue);
+
+    (void)amqp_basic_consume(c->amqp, c->chan, q, q, 0, 0, 0, amqp_empty_table);
+    return mw_rpc_result(c, amqp_get_rpc_reply(c->amqp), "basic.consume", NULL);
+}
+
+int mw_consumers_replay(struct mw_conn *c)
+{
+    size_t i;
+    int rc;
+
+    for (i = 0; i < c->ncons; i++) {
+        rc = consume_rpc(c, c->cons[i]);
+        if (rc != MW_OK)
+            return rc;
+    }
+    return MW_OK;
+}
+
+/* Runs `op` until it gets an answer from a live connection. */
+static int run_rpc(struct mw_conn *c, const char *queue,
+                   int (*op)(struct mw_conn *, const char *))
+{
+    int rc;
+
+    for (;;) {
+        rc = mw_ensure_up(c);
+        if (rc != MW_OK)
+            return rc;
+        rc = op(c, queue);
+        if (rc == MW_ERR_LOST) {
+            mw_conn_lost(c);
+            continue;
+        }
+        if (rc == MW_ERR_PROTOCOL && mw_chan_reset(c, true) == MW_ERR_LOST)
+            mw_conn_lost(c);
+        return rc;
+    }
+}
+
+int mw_consume(struct mw_conn *c, const char *queue)
+{
+    int rc;
+
+    if (c == NULL || queue == NULL || queue[0] == '\0' ||
+        strnlen(queue, MW_SHORTSTR) >= MW_SHORTSTR || cons_find(c, queue) >= 0)
+        return MW_ERR_ARG;
+    rc = run_rpc(c, queue, consume_rpc);
+    if (rc == MW_OK)
+        rc = cons_add(c, queue);
+    return rc;
+}
+
+static int cancel_rpc(struct mw_conn *c, const char *queue)
+{
+    (void)amqp_basic_cancel(c->amqp, c->chan, amqp_cstring_bytes(queue));
+    return mw_rpc_result(c, amqp_get_rpc_reply(c->amqp), "basic.cancel", NULL);
+}
+
+int mw_cancel(struct mw_conn *c, const char *queue)
+{
+    long i;
+    int rc;
+
+    if (c == NULL || queue == NULL)
+        return MW_ERR_ARG;
+    i = cons_find(c, queue);
+    if (i < 0)
+        return MW_ERR_ARG;
+    /* Forget it first: a reconnect during the cancel must not revive it. */
+    cons_remove(c, (size_t)i);
+    rc = run_rpc(c, queue, cancel_rpc);
+    return rc == MW_ERR_PROTOCOL ? MW_OK : rc; /* gone is what we wanted */
+}
+
+static void hand_out(struct mw_conn *c, struct mw_delivery *d)
+{
+    mw_fifo_pop_swap(&c->fifo, &c->cur);
+    d->queue = c->cur.queue;
+    d->meta = c->cur.meta;
+    d->body = c->cur.body;
+    d->len = c->cur.len;
+    d->tag = c->cur.tag;
+    d->redelivered = c->cur.redelivered;
+}
+
+int mw_next(struct mw_conn *c, struct mw_delivery *d, int timeout_ms)
+{
+    int64_t deadline = timeout_ms < 0 ? -1 : mw_now_ms() + timeout_ms;
+    int rc;
+
+    if (c == NULL || d == NULL)
+        return MW_ERR_ARG;
+    for (;;) {
+        if (c->fifo.count > 0) {
+            hand_out(c, d);
+            return MW_OK;
+        }
+        rc = mw_ensure_up(c);
+        if (rc != MW_OK)
+            return rc;
+        rc = mw_pump(c, deadline);
+        if (rc == MW_ERR_LOST) {
+            mw_conn_lost(c);
+            continue;
+        }
+        if (rc < 0)
+            return rc;
+        if (c->fifo.count == 0 && deadline >= 0 && mw_now_ms() >= deadline &&
+            (rc == 0 || !mw_input_pending(c)))
+            return MW_ERR_TIMEOUT;
+    }
+}
+
+/* 0 when `tag` belongs to the live channel, else why not. */
+static int tag_check(const struct mw_conn *c, uint64_t tag)
+{
+    if (c->dead)
+        return MW_ERR_CLOSED;
+    if (c->down || c->amqp == NULL || (uint16_t)(tag >> MW_TAG_BITS) != c->gen)
+        return MW_ERR_STALE;
+    return MW_OK;
+}
+
+int mw_ack(struct mw_conn *c, uint64_t tag)
+{
+    int rc, r;
+
+    if (c == NULL || (tag & MW_TAG_MASK) == 0)
+        return MW_ERR_ARG;
+    rc = tag_check(c, tag);
+    if (rc != MW_OK)
+        return rc;
+    r = amqp_basic_ack(c->amqp, c->chan, tag & MW_TAG_MASK, 0);
+    if (r != AMQP_STATUS_OK) {
+        (void)mw_lost(c, "ack", r);
+        mw_conn_lost(c);
+        return MW_ERR_STALE; /* the broker will redeliver it */
+    }
+    return MW_OK;
+}
+
+int mw_nack(struct mw_conn *c, uint64_t tag, bool requeue)
+{
+    int rc, r;
+
+    if (c == NULL || (tag & MW_TAG_MASK) == 0)
+        return MW_ERR_ARG;
+    rc = tag_check(c, tag);
+    if (rc != MW_OK)
+        return rc;
+    r = amqp_basic_nack(c->amqp, c->chan, tag & MW_TAG_MASK, 0, requeue ? 1 : 0);
+    if (r != AMQP_STATUS_OK) {
+        (void)mw_lost(c, "nack", r);
+        mw_conn_lost(c);
+        return MW_ERR_STALE;
+    }
+    return MW_OK;
+}
