@@ -10,6 +10,7 @@
 #include "workers/ops/sink_results.h"
 #include "workers/ops/sink_state.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 
 struct sinkw_ctx {
@@ -79,11 +80,25 @@ static void log_counts(const struct sink *s, struct worker_sess *ws)
              n[SINK_SRC_Q3], n[SINK_SRC_Q4]);
 }
 
+/* The sink is sharded by session: every replica hears `finish`, but only
+ * the one that owns the session holds its data and answers the gateway. */
+static bool owns(const struct worker_sess *ws)
+{
+    const struct worker *w = worker_sess_worker(ws);
+
+    return plan_shard_session(worker_sess_id(ws),
+                              worker_plan(w)->replicas[PLAN_SINK]) ==
+           (unsigned)worker_replica(w);
+}
+
 static int on_finish(void *ctx, void *st, struct worker_sess *ws)
 {
-    int rc = sink_write_all(st, send_chunk, ws);
+    int rc;
 
     (void)ctx;
+    if (!owns(ws))
+        return 0;
+    rc = sink_write_all(st, send_chunk, ws);
     if (rc == OPS_ERR_NOMEM) {
         /* the session fails, the worker carries on */
         log_error("results failed (out of memory) session=%s",

@@ -1,0 +1,225 @@
+/*
+ * conn.c - the client's side of a gateway connection: connect with bounded
+ * retries, the HELLO/WELCOME handshake, and framed send/receive over a
+ * blocking socket (common/sockio.h, common/proto.h).
+ */
+#include "client.h"
+
+#include "log.h"
+#include "sockio.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HANDSHAKE_TIMEOUT_MS 90000 /* > the gateway's broker connect window */
+#define BACKOFF_FIRST_MS 250
+#define BACKOFF_MAX_MS 4000
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !cl_stop)
+        ;
+}
+
+/* HELLO then WELCOME: 0 ok, 1 the gateway is busy (why says so: retry),
+ * -1 failed (logged). */
+static int handshake(struct cl_conn *c, const char *client_name, char *why,
+                     size_t whysz)
+{
+    struct proto_msg m;
+    int rc;
+
+    if (proto_enc_hello(&c->out, client_name) != 0) {
+        cl_error("client name '%s' is too long (max %d bytes)", client_name,
+                 PROTO_NAME_MAX);
+        return -1;
+    }
+    if (cl_conn_flush(c) != 0)
+        return -1;
+    rc = cl_conn_recv(c, &m, HANDSHAKE_TIMEOUT_MS);
+    if (rc == 0)
+        cl_error("the gateway at %s did not answer the handshake within %d s",
+                 c->addr, HANDSHAKE_TIMEOUT_MS / 1000);
+    if (rc <= 0)
+        return -1;
+    if (m.type == PROTO_ERROR && m.u.error.code == PROTO_E_BUSY) {
+        snprintf(why, whysz, "is busy (%.100s)", m.u.error.text);
+        return 1;
+    }
+    if (m.type == PROTO_ERROR) {
+        cl_error("the gateway refused the session: %s (code %u)", m.u.error.text,
+                 m.u.error.code);
+        return -1;
+    }
+    if (m.type != PROTO_WELCOME || m.u.welcome.version != PROTO_VERSION) {
+        cl_error("unexpected handshake answer %s from %s (not a coffee-stream "
+                 "gateway of protocol version %d?)", proto_type_name(m.type),
+                 c->addr, PROTO_VERSION);
+        return -1;
+    }
+    memcpy(c->session, m.u.welcome.session, sizeof(c->session));
+    c->max_frame = m.u.welcome.max_frame;
+    /* Results may come in frames up to the gateway's cap. */
+    proto_decoder_fini(&c->dec);
+    proto_decoder_init(&c->dec, c->max_frame);
+    return 0;
+}
+
+int cl_conn_open(struct cl_conn *c, const char *addr, int retries, int timeout_ms,
+                 const char *client_name)
+{
+    char host[256], port[32], why[160] = "";
+    int attempt, delay = BACKOFF_FIRST_MS, rc;
+
+    memset(c, 0, sizeof(*c));
+    c->addr = addr;
+    c->fd = -1;
+    proto_decoder_init(&c->dec, PROTO_MAX_FRAME_DEFAULT);
+    proto_buf_init(&c->out);
+    if (sockio_split_hostport(addr, host, sizeof(host), port, sizeof(port)) != 0) {
+        cl_error("bad gateway address '%s' (expected host:port)", addr);
+        return -1;
+    }
+    for (attempt = 0;; attempt++) {
+        c->fd = sockio_connect(host, port, timeout_ms);
+        if (c->fd >= 0) {
+            rc = handshake(c, client_name, why, sizeof(why));
+            if (rc <= 0)
+                return rc;
+            close(c->fd);
+            c->fd = -1;
+            proto_decoder_fini(&c->dec);
+            proto_decoder_init(&c->dec, PROTO_MAX_FRAME_DEFAULT);
+        } else {
+            snprintf(why, sizeof(why), "is unreachable (%s)",
+                     c->fd == -ENOENT ? "unknown host" : strerror(-c->fd));
+            c->fd = -1;
+        }
+        if (attempt >= retries || cl_stop)
+            break;
+        cl_warn("gateway %s %s; retry %d/%d in %.2f s", addr, why, attempt + 1,
+                retries, delay / 1000.0);
+        sleep_ms(delay);
+        delay = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
+    }
+    cl_error("cannot start a session: the gateway at %s %s after %d attempt%s "
+             "(see --gateway / GATEWAY_ADDR, --connect-retries)", addr, why,
+             attempt + 1, attempt ? "s" : "");
+    return -1;
+}
+
+void cl_conn_close(struct cl_conn *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    proto_decoder_fini(&c->dec);
+    proto_buf_fini(&c->out);
+}
+
+int cl_conn_send_raw(struct cl_conn *c, const void *p, size_t n)
+{
+    int rc = sockio_send_all(c->fd, p, n);
+
+    if (rc == 0)
+        return 0;
+    cl_error("sending to the gateway %s failed: %s", c->addr, strerror(-rc));
+    cl_conn_explain(c);
+    return -1;
+}
+
+int cl_conn_flush(struct cl_conn *c)
+{
+    int rc = cl_conn_send_raw(c, c->out.ptr, c->out.len);
+
+    proto_buf_reset(&c->out);
+    return rc;
+}
+
+/* Reads once into the decoder: 1 read, 0 timeout, -1 error/EOF (logged
+ * unless `quiet`). */
+static int fill(struct cl_conn *c, int timeout_ms, bool quiet)
+{
+    uint8_t *p;
+    size_t room;
+    long n;
+    int rc;
+
+    do
+        rc = sockio_wait(c->fd, -1, timeout_ms);
+    while (rc == -EINTR && !cl_stop);
+    if (cl_stop) {
+        if (!quiet)
+            cl_error("interrupted");
+        return -1;
+    }
+    if (rc <= 0) {
+        if (rc < 0 && !quiet)
+            cl_error("waiting for the gateway: %s", strerror(-rc));
+        return rc;
+    }
+    rc = proto_decoder_space(&c->dec, &p, &room);
+    if (rc != 0) {
+        if (!quiet)
+            cl_error("bad frame from the gateway: %s", proto_strerror(rc));
+        return -1;
+    }
+    n = sockio_read(c->fd, p, room);
+    if (n == -EINTR)
+        return 0;
+    if (n <= 0) {
+        if (!quiet)
+            cl_error("the gateway %s closed the connection%s%s", c->addr,
+                      n < 0 ? ": " : "", n < 0 ? strerror((int)-n) : "");
+        return -1;
+    }
+    proto_decoder_commit(&c->dec, (size_t)n);
+    return 1;
+}
+
+static int recv_msg(struct cl_conn *c, struct proto_msg *m, int timeout_ms,
+                    bool quiet)
+{
+    struct proto_frame f;
+    int rc;
+
+    for (;;) {
+        rc = proto_decoder_next(&c->dec, &f);
+        if (rc == 1) {
+            rc = proto_decode(&f, m);
+            if (rc == 0)
+                return 1;
+        }
+        if (rc < 0) {
+            if (!quiet)
+                cl_error("bad frame from the gateway: %s", proto_strerror(rc));
+            return -1;
+        }
+        if (cl_stop) {
+            if (!quiet)
+                cl_error("interrupted");
+            return -1;
+        }
+        rc = fill(c, timeout_ms, quiet);
+        if (rc <= 0)
+            return rc;
+    }
+}
+
+int cl_conn_recv(struct cl_conn *c, struct proto_msg *m, int timeout_ms)
+{
+    return recv_msg(c, m, timeout_ms, false);
+}
+
+void cl_conn_explain(struct cl_conn *c)
+{
+    struct proto_msg m;
+
+    if (recv_msg(c, &m, 1000, true) == 1 && m.type == PROTO_ERROR)
+        cl_error("gateway error: %s (code %u)", m.u.error.text, m.u.error.code);
+}

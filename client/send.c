@@ -1,0 +1,201 @@
+/*
+ * send.c - streams the tables: each file is read into a buffer, cut into
+ * whole CSV records (common/batcher.h; quoted newlines stay inside their
+ * record), and the records are packed into BATCH frames of at most
+ * batch_bytes of data, sent straight from the batch buffer (the frame head
+ * lives in its headroom). The header line of each file is never sent.
+ */
+#include "client.h"
+
+#include "batcher.h"
+#include "log.h"
+#include "sockio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define READ_CHUNK ((size_t)256 * 1024)
+
+struct sender {
+    struct cl_conn *c;
+    struct batcher b;
+    struct cl_progress *p;
+    uint8_t table;
+    uint64_t rows;    /* rows of the current table */
+    char *rbuf;       /* file read buffer */
+    size_t rcap;
+};
+
+/* Between batches, a gateway that gave up has sent ERROR: report it now
+ * rather than at the next failing write. */
+static int check_incoming(struct cl_conn *c)
+{
+    struct proto_msg m;
+    int rc;
+
+    if (sockio_wait(c->fd, -1, 0) <= 0)
+        return 0;
+    rc = cl_conn_recv(c, &m, 0);
+    if (rc <= 0)
+        return rc;
+    if (m.type == PROTO_ERROR)
+        cl_error("gateway error: %s (code %u)", m.u.error.text, m.u.error.code);
+    else
+        cl_error("unexpected %s from the gateway while sending data",
+                  proto_type_name(m.type));
+    return -1;
+}
+
+static int send_batch(struct sender *s)
+{
+    if (s->b.rows == 0)
+        return 0;
+    if (proto_batch_prefix(s->b.mem, s->table, s->b.rows, s->b.len) != 0 ||
+        cl_conn_send_raw(s->c, s->b.mem, s->b.headroom + s->b.len) != 0)
+        return -1;
+    s->rows += s->b.rows;
+    batcher_clear(&s->b);
+    return check_incoming(s->c);
+}
+
+static int add_record(struct sender *s, const char *file,
+                      const struct batcher_rec *r)
+{
+    enum batcher_add_result a = batcher_add(&s->b, s->rbuf + r->off, r->len);
+
+    if (a == BATCHER_FULL) {
+        if (send_batch(s) != 0)
+            return -1;
+        a = batcher_add(&s->b, s->rbuf + r->off, r->len);
+    }
+    if (a == BATCHER_TOO_LONG) {
+        cl_error("%s:%llu: line of %zu bytes is longer than the batch limit "
+                  "(%zu bytes, see --batch-bytes)", file,
+                  (unsigned long long)r->line, r->len + 1, s->b.limit);
+        return -1;
+    }
+    return 0;
+}
+
+/* Drains the complete records in rbuf[0, len); the first record of a file
+ * (line 1) is its header, already checked, and is skipped. */
+static int drain(struct sender *s, const char *file, struct batcher_scan *sc,
+                 size_t len)
+{
+    struct batcher_rec r;
+
+    while (batcher_scan_next(sc, s->rbuf, len, &r) == 1)
+        if (r.line != 1 && add_record(s, file, &r) != 0)
+            return -1;
+    if (len - sc->start > s->b.limit) {
+        cl_error("%s:%llu: line longer than the batch limit (%zu bytes, see "
+                  "--batch-bytes)%s", file, (unsigned long long)sc->line,
+                  s->b.limit, sc->quoted ? " or an unterminated quoted field" : "");
+        return -1;
+    }
+    return 0;
+}
+
+static int send_file(struct sender *s, const char *file)
+{
+    struct batcher_scan sc;
+    struct batcher_rec r;
+    size_t len = 0;
+    int rc = -1, fd = open(file, O_RDONLY);
+
+    if (fd < 0) {
+        cl_error("cannot open %s: %s", file, strerror(errno));
+        return -1;
+    }
+    batcher_scan_init(&sc, 1);
+    for (;;) {
+        ssize_t n;
+
+        if (sc.start > 0 && s->rcap - len < READ_CHUNK) {
+            memmove(s->rbuf, s->rbuf + sc.start, len - sc.start);
+            len -= sc.start;
+            batcher_scan_shift(&sc, sc.start);
+        }
+        n = read(fd, s->rbuf + len, s->rcap - len);
+        if (n < 0 && errno == EINTR && !cl_stop)
+            continue;
+        if (n < 0 || cl_stop) {
+            cl_error("reading %s: %s", file, cl_stop ? "interrupted" : strerror(errno));
+            goto out_close;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+        cl_progress_add(s->p, (uint64_t)n, proto_table_name(s->table));
+        if (drain(s, file, &sc, len) != 0)
+            goto out_close;
+    }
+    switch (batcher_scan_last(&sc, s->rbuf, len, &r)) {
+    case -1:
+        cl_error("%s:%llu: quoted field not closed at end of file", file,
+                  (unsigned long long)sc.line);
+        goto out_close;
+    case 1:
+        if (r.line != 1 && add_record(s, file, &r) != 0)
+            goto out_close;
+        break;
+    default:
+        break;
+    }
+    rc = 0;
+out_close:
+    close(fd);
+    return rc;
+}
+
+static int send_table(struct sender *s, struct cl_table *tb)
+{
+    size_t i;
+
+    s->table = (uint8_t)tb->id;
+    s->rows = 0;
+    if (proto_enc_table_begin(&s->c->out, s->table) != 0 ||
+        cl_conn_flush(s->c) != 0)
+        return -1;
+    for (i = 0; i < tb->nfiles; i++)
+        if (send_file(s, tb->files[i]) != 0)
+            return -1;
+    if (send_batch(s) != 0)
+        return -1;
+    tb->rows = s->rows;
+    log_debug("table sent table=%s files=%zu rows=%llu",
+              proto_table_name(s->table), tb->nfiles, (unsigned long long)s->rows);
+    if (proto_enc_table_end(&s->c->out, s->table, s->rows) != 0)
+        return -1;
+    return cl_conn_flush(s->c);
+}
+
+int cl_send_dataset(struct cl_conn *c, struct cl_dataset *ds, size_t batch_bytes,
+                    struct cl_progress *p)
+{
+    struct sender s;
+    int i, rc = -1;
+
+    memset(&s, 0, sizeof(s));
+    s.c = c;
+    s.p = p;
+    s.rcap = batch_bytes + 2 * READ_CHUNK;
+    s.rbuf = malloc(s.rcap);
+    if (s.rbuf == NULL || batcher_init(&s.b, batch_bytes, PROTO_BATCH_PREFIX_LEN) != 0) {
+        cl_error("out of memory for the send buffers");
+        goto out_free;
+    }
+    for (i = 0; i < PROTO_NTABLES; i++)
+        if (send_table(&s, &ds->tables[cl_send_order[i]]) != 0)
+            goto out_free;
+    if (proto_enc_data_end(&c->out) != 0 || cl_conn_flush(c) != 0)
+        goto out_free;
+    rc = 0;
+out_free:
+    batcher_fini(&s.b);
+    free(s.rbuf);
+    return rc;
+}

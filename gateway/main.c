@@ -1,0 +1,322 @@
+/*
+ * main.c - the coffee-stream gateway: configuration, the accept loop and
+ * the graceful shutdown. Each accepted client gets a session thread
+ * (session.c); results come back through the results thread (results.c).
+ *
+ * SIGTERM/SIGINT: stop accepting, let the active sessions finish and get
+ * their results, tell the coordinator `shutdown`, exit 0. A second signal
+ * ends the remaining sessions at once (ERROR to their clients, abort to the
+ * pipeline).
+ */
+#include "gw.h"
+
+#include "cfg.h"
+#include "log.h"
+#include "sockio.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BUSY_SEND_MS 1000
+
+static volatile sig_atomic_t signals_seen;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (signals_seen < 100)
+        signals_seen++;
+}
+
+static int install_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal; /* no SA_RESTART: poll() returns EINTR */
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+        return -1;
+    sa.sa_handler = SIG_IGN;
+    return sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* Helper threads never take SIGINT/SIGTERM: only main's poll sees them. */
+static void block_signals(bool block)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
+static bool id_ok(const char *id)
+{
+    size_t n = strlen(id);
+
+    if (n == 0 || n > GW_ID_MAX)
+        return false;
+    return strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                      "0123456789-_.") == n;
+}
+
+/* Effective id, results queue name and plan; 0 or -1 (printed). */
+static int finish_config(struct gw_config *cfg)
+{
+    char host[64] = "host", err[160];
+
+    if (cfg->id_opt[0]) {
+        snprintf(cfg->id, sizeof(cfg->id), "%.*s", GW_ID_MAX, cfg->id_opt);
+        if (strlen(cfg->id_opt) > GW_ID_MAX || !id_ok(cfg->id_opt)) {
+            fprintf(stderr, "error: GATEWAY_ID '%s' must be 1..%d characters of "
+                    "[A-Za-z0-9._-]\n", cfg->id_opt, GW_ID_MAX);
+            return -1;
+        }
+    } else {
+        if (gethostname(host, sizeof(host)) != 0)
+            snprintf(host, sizeof(host), "host");
+        host[24] = '\0';
+        host[strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                          "0123456789-_.")] = '\0';
+        snprintf(cfg->id, sizeof(cfg->id), "gw-%.24s-%ld", host[0] ? host : "host",
+                 (long)getpid());
+    }
+    snprintf(cfg->results_queue, sizeof(cfg->results_queue), "gateway.%s.results",
+             cfg->id);
+    if (plan_init(&cfg->plan, cfg->replicas, err, sizeof(err)) != 0) {
+        fprintf(stderr, "error: CS_REPLICAS: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void peer_name(const struct sockaddr_storage *ss, socklen_t len, char *out,
+                      size_t n)
+{
+    char host[NI_MAXHOST], port[NI_MAXSERV];
+
+    if (getnameinfo((const struct sockaddr *)ss, len, host, sizeof(host), port,
+                    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+        snprintf(out, n, "?");
+    else if (strchr(host, ':'))
+        snprintf(out, n, "[%.60s]:%.8s", host, port);
+    else
+        snprintf(out, n, "%.60s:%.8s", host, port);
+}
+
+static void reject_busy(struct gw_server *srv, int fd, const char *peer)
+{
+    struct proto_buf b;
+    char text[128];
+
+    snprintf(text, sizeof(text), "too many sessions (max %ld); try again later",
+             srv->cfg->max_sessions);
+    proto_buf_init(&b);
+    if (sockio_set_send_timeout(fd, BUSY_SEND_MS) == 0 &&
+        proto_enc_error(&b, PROTO_E_BUSY, text) == 0 &&
+        sockio_send_all(fd, b.ptr, b.len) == 0)
+        (void)shutdown(fd, SHUT_WR);
+    proto_buf_fini(&b);
+    close(fd);
+    log_warn("connection rejected peer=%s reason=\"%s\"", peer, text);
+}
+
+static void start_session(struct gw_server *srv, int fd, const char *peer)
+{
+    struct gw_session_arg *arg = malloc(sizeof(*arg));
+    struct gw_session *s = NULL;
+    pthread_attr_t attr;
+    pthread_t th;
+    int rc = -1;
+
+    if (arg == NULL || sockio_set_send_timeout(fd, (int)srv->cfg->idle_timeout_s * 1000) != 0 ||
+        (s = gw_session_create(fd, peer)) == NULL) {
+        log_error("cannot start a session peer=%s: %s", peer, strerror(errno));
+        free(arg);
+        close(fd);
+        return;
+    }
+    arg->srv = srv;
+    arg->s = s;
+    gw_registry_add(srv->reg, s);
+    gw_registry_enter(srv->reg);
+    if (pthread_attr_init(&attr) == 0) {
+        if (pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0) {
+            block_signals(true);
+            rc = pthread_create(&th, &attr, gw_session_main, arg);
+            block_signals(false);
+        }
+        pthread_attr_destroy(&attr);
+    }
+    if (rc != 0) {
+        log_error("cannot start a session thread peer=%s", peer);
+        gw_registry_remove(srv->reg, s);
+        gw_registry_put(srv->reg, s); /* closes fd */
+        gw_registry_leave(srv->reg);
+        free(arg);
+    }
+}
+
+static void accept_loop(struct gw_server *srv, int lfd)
+{
+    while (signals_seen == 0) {
+        struct sockaddr_storage ss;
+        socklen_t slen = sizeof(ss);
+        char peer[80];
+        int fd;
+
+        if (sockio_wait(lfd, -1, 1000) <= 0)
+            continue;
+        fd = accept(lfd, (struct sockaddr *)&ss, &slen);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE) {
+                struct timespec ts = {0, 100 * 1000000L};
+
+                log_warn("accept: %s", strerror(errno));
+                nanosleep(&ts, NULL);
+            }
+            continue;
+        }
+        peer_name(&ss, slen, peer, sizeof(peer));
+        if (gw_registry_active(srv->reg) >= srv->cfg->max_sessions)
+            reject_busy(srv, fd, peer);
+        else
+            start_session(srv, fd, peer);
+    }
+}
+
+/* Waits for the sessions; a second signal ends them at once. */
+static void drain_sessions(struct gw_server *srv)
+{
+    bool kicked = false;
+    int n = gw_registry_active(srv->reg);
+
+    if (n > 0)
+        log_info("shutting down: waiting for %d session%s to finish (signal "
+                 "again to end them now)", n, n == 1 ? "" : "s");
+    while (gw_registry_wait_idle(srv->reg, 500) > 0) {
+        if (signals_seen >= 2 && !kicked) {
+            log_warn("second signal: ending the remaining sessions");
+            gw_registry_kick(srv->reg, false, PROTO_E_SHUTDOWN,
+                             "the gateway is shutting down");
+            kicked = true;
+        }
+    }
+}
+
+static int listen_port(int lfd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    char host[NI_MAXHOST], port[NI_MAXSERV];
+
+    if (getsockname(lfd, (struct sockaddr *)&ss, &len) != 0 ||
+        getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), port,
+                    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+        return -1;
+    {
+        char *end;
+        long v = strtol(port, &end, 10);
+
+        return *end == '\0' && v > 0 && v <= 65535 ? (int)v : -1;
+    }
+}
+
+static int serve(struct gw_server *srv)
+{
+    char port[16];
+    struct gw_results *res;
+    int lfd;
+
+    snprintf(port, sizeof(port), "%ld", srv->cfg->port);
+    lfd = sockio_listen(srv->cfg->bind_addr, port, 128);
+    if (lfd < 0) {
+        log_error("cannot listen on %s:%s: %s", srv->cfg->bind_addr, port,
+                  strerror(-lfd));
+        return 1;
+    }
+    block_signals(true);
+    res = gw_results_start(srv);
+    block_signals(false);
+    if (res == NULL) {
+        close(lfd);
+        return 1;
+    }
+    log_info("gateway ready id=%s listen=%s:%d", srv->cfg->id, srv->cfg->bind_addr,
+             listen_port(lfd));
+    accept_loop(srv, lfd);
+    close(lfd);
+    drain_sessions(srv);
+    gw_results_stop(res);
+    log_info("gateway stopped id=%s", srv->cfg->id);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct gw_config cfg;
+    struct gw_server srv;
+    const struct cfg_opt opts[] = {
+        {"AMQP_URL", "amqp-url", CFG_STR, "amqp://guest:guest@127.0.0.1:5672/", 0,
+         0, true, "message broker URL", &cfg.amqp_url},
+        {"GATEWAY_PORT", "port", CFG_INT, "9000", 0, 65535, false,
+         "TCP port for clients (0: any free port, logged)", &cfg.port},
+        {"GATEWAY_BIND", "bind", CFG_STR, "0.0.0.0", 0, 0, false,
+         "address to listen on", &cfg.bind_addr},
+        {"GATEWAY_ID", "id", CFG_STR, "", 0, 0, false,
+         "gateway id: results routing key, producer name (empty: gw-<host>-<pid>)",
+         &cfg.id_opt},
+        {"CS_REPLICAS", "replicas", CFG_STR, "", 0, 0, false,
+         "replica spec, e.g. filter=3,agg-q2=2,sink=2 (unnamed stages: 1)",
+         &cfg.replicas},
+        {"MAX_FRAME_BYTES", "max-frame-bytes", CFG_INT, "8388608",
+         PROTO_MAX_FRAME_MIN, PROTO_MAX_FRAME_LIMIT, false,
+         "largest frame payload accepted from (and sent to) a client",
+         &cfg.max_frame},
+        {"IDLE_TIMEOUT_S", "idle-timeout", CFG_INT, "60", 1, 86400, false,
+         "disconnect a client that sends nothing for this long while streaming "
+         "(also the socket send timeout)", &cfg.idle_timeout_s},
+        {"MAX_SESSIONS", "max-sessions", CFG_INT, "64", 1, 4096, false,
+         "concurrent sessions; more clients get a BUSY error", &cfg.max_sessions},
+    };
+    size_t nopts = sizeof(opts) / sizeof(opts[0]);
+    int rc;
+
+    memset(&cfg, 0, sizeof(cfg));
+    if (log_init("gateway") != 0)
+        fprintf(stderr, "warning: LOG_LEVEL must be error|warn|info|debug\n");
+    rc = cfg_parse(opts, nopts, argc, argv, "usage: gateway [options]",
+                   "Accepts coffee-stream clients over TCP (docs/PROTOCOL.md), "
+                   "publishes their batches\nto the pipeline on RabbitMQ and "
+                   "sends the results back. SIGTERM/SIGINT: finish the\nactive "
+                   "sessions, then exit (a second signal ends them at once). "
+                   "LOG_LEVEL\n(error|warn|info|debug) sets the log level.");
+    if (rc == CFG_HELP)
+        return 0;
+    if (rc != CFG_OK || finish_config(&cfg) != 0)
+        return 2;
+    cfg_log(opts, nopts);
+    if (install_signals() != 0) {
+        log_error("cannot install signal handlers");
+        return 1;
+    }
+    memset(&srv, 0, sizeof(srv));
+    srv.cfg = &cfg;
+    srv.reg = gw_registry_create();
+    if (srv.reg == NULL) {
+        log_error("out of memory");
+        return 1;
+    }
+    rc = serve(&srv);
+    gw_registry_destroy(srv.reg);
+    return rc;
+}

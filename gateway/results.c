@@ -1,0 +1,439 @@
+/*
+ * results.c - the results thread: consumes this gateway's exclusive results
+ * queue (gateway.<id>.results, bound to cs.results with key <id>) on its
+ * own AMQP connection, forwards each result chunk to its session's socket
+ * in chunk order (RESULT frames, split to the frame cap), and turns the
+ * sink's `end` control message into RESULT_END or ERROR. Results of unknown
+ * sessions are acked and dropped. On stop it tells the coordinator
+ * `shutdown`.
+ */
+#include "gw.h"
+
+#include "ctl.h"
+#include "log.h"
+#include "mw.h"
+#include "topo.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#define NEXT_WAIT_MS 500
+#define MAX_PENDING 4096 /* out-of-order chunks kept per file */
+
+static const char *const result_names[GW_NRESULTS] = {
+    "q1.csv", "q2_best_selling.csv", "q2_most_profitable.csv", "q3.csv", "q4.csv",
+};
+
+struct gw_pending {
+    int64_t seq;
+    size_t len;
+    struct gw_pending *next;
+    uint8_t data[];
+};
+
+struct gw_results {
+    struct gw_server *srv;
+    pthread_t th;
+    struct mw_conn *conn;
+    struct proto_buf out;
+    atomic_bool stop;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int ready; /* 0: starting, 1: consuming, -1: failed */
+};
+
+int gw_result_index(const char *name)
+{
+    int i;
+
+    for (i = 0; i < GW_NRESULTS; i++)
+        if (strcmp(result_names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+void gw_results_forget(struct gw_session *s)
+{
+    int i;
+
+    for (i = 0; i < GW_NRESULTS; i++) {
+        struct gw_pending *p = s->rfiles[i].pending, *next;
+
+        for (; p; p = next) {
+            next = p->next;
+            free(p);
+        }
+        s->rfiles[i].pending = NULL;
+        s->rfiles[i].npending = 0;
+    }
+}
+
+/* Sends one chunk as RESULT frames of at most the frame cap. */
+static void send_chunk(struct gw_results *r, struct gw_session *s, int file,
+                       const uint8_t *data, size_t len)
+{
+    const char *name = result_names[file];
+    size_t max = (size_t)r->srv->cfg->max_frame - proto_result_overhead(strlen(name));
+    struct gw_rfile *rf = &s->rfiles[file];
+
+    do {
+        size_t n = len < max ? len : max;
+        struct iovec iov[2];
+        int rc;
+
+        proto_buf_reset(&r->out);
+        if (proto_enc_result_prefix(&r->out, name, rf->out_seq, n) != 0)
+            return;
+        iov[0].iov_base = r->out.ptr;
+        iov[0].iov_len = r->out.len;
+        iov[1].iov_base = (void *)(uintptr_t)data;
+        iov[1].iov_len = n;
+        rc = gw_session_sendv(s, iov, n ? 2 : 1);
+        if (rc != 0) {
+            log_debug("result not delivered session=%s file=%s err=%s", s->id,
+                      name, strerror(-rc));
+            return;
+        }
+        rf->out_seq++;
+        atomic_fetch_add(&s->result_bytes, n);
+        data += n;
+        len -= n;
+    } while (len > 0);
+}
+
+/* Keeps a chunk that arrived ahead of its turn, sorted by seq. */
+static void keep_pending(struct gw_session *s, int file, int64_t seq,
+                         const uint8_t *data, size_t len)
+{
+    struct gw_rfile *rf = &s->rfiles[file];
+    struct gw_pending **pp = &rf->pending, *p;
+
+    while (*pp && (*pp)->seq < seq)
+        pp = &(*pp)->next;
+    if (*pp && (*pp)->seq == seq)
+        return; /* duplicate */
+    if (rf->npending >= MAX_PENDING || (p = malloc(sizeof(*p) + len)) == NULL) {
+        log_warn("result chunk dropped session=%s file=%s seq=%lld (waiting for "
+                 "%lld)", s->id, result_names[file], (long long)seq,
+                 (long long)rf->next);
+        return;
+    }
+    p->seq = seq;
+    p->len = len;
+    if (len > 0)
+        memcpy(p->data, data, len);
+    p->next = *pp;
+    *pp = p;
+    rf->npending++;
+}
+
+static void on_chunk(struct gw_results *r, struct gw_session *s,
+                     const struct mw_delivery *d)
+{
+    int file = gw_result_index(d->meta.stream);
+    struct gw_rfile *rf;
+
+    if (file < 0) {
+        log_warn("unknown result file dropped session=%s stream=%s", s->id,
+                 d->meta.stream);
+        return;
+    }
+    rf = &s->rfiles[file];
+    if (d->meta.seq < rf->next) {
+        log_debug("duplicate result chunk session=%s file=%s seq=%lld", s->id,
+                  d->meta.stream, (long long)d->meta.seq);
+        return;
+    }
+    if (d->meta.seq > rf->next) {
+        keep_pending(s, file, d->meta.seq, d->body, d->len);
+        return;
+    }
+    send_chunk(r, s, file, d->body, d->len);
+    rf->next++;
+    while (rf->pending && rf->pending->seq == rf->next) {
+        struct gw_pending *p = rf->pending;
+
+        rf->pending = p->next;
+        rf->npending--;
+        send_chunk(r, s, file, p->data, p->len);
+        rf->next++;
+        free(p);
+    }
+}
+
+/* Table of a rejected-count name: "transactions" or "<stage>.transactions". */
+static int rejected_table(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    int t = proto_table_by_name(name);
+
+    return t >= 0 || dot == NULL ? t : proto_table_by_name(dot + 1);
+}
+
+static void on_end(struct gw_results *r, struct gw_session *s,
+                   const struct ctl_msg *m)
+{
+    uint64_t rejected[PROTO_NTABLES] = {0};
+    char reason[300];
+    bool gaps = false;
+    int i;
+
+    for (i = 0; i < GW_NRESULTS; i++)
+        gaps |= s->rfiles[i].npending > 0;
+    proto_buf_reset(&r->out);
+    if (strcmp(m->status, "ok") == 0 && !gaps) {
+        for (i = 0; i < m->nrejected; i++) {
+            int t = rejected_table(m->rejected[i].name);
+
+            if (t >= 0 && m->rejected[i].n > 0)
+                rejected[t] += (uint64_t)m->rejected[i].n;
+        }
+        if (proto_enc_result_end(&r->out, 0, rejected) == 0)
+            (void)gw_session_set_end(s, GW_END_OK, 0, NULL, r->out.ptr, r->out.len);
+        return;
+    }
+    snprintf(reason, sizeof(reason), "the pipeline failed the session: %s",
+             gaps ? "result chunks are missing"
+                  : m->reason[0] ? m->reason : "no reason given");
+    if (proto_enc_error(&r->out, PROTO_E_PIPELINE, reason) == 0)
+        (void)gw_session_set_end(s, GW_END_PIPELINE, PROTO_E_PIPELINE, reason,
+                                 r->out.ptr, r->out.len);
+}
+
+static void on_delivery(struct gw_results *r, const struct mw_delivery *d)
+{
+    struct gw_registry *reg = r->srv->reg;
+    struct gw_session *s;
+    struct ctl_msg m;
+
+    if (d->meta.kind == MW_KIND_RESULT) {
+        s = gw_registry_get(reg, d->meta.session);
+        if (s == NULL) {
+            log_debug("result for unknown session dropped session=%s stream=%s",
+                      d->meta.session, d->meta.stream);
+            return;
+        }
+        on_chunk(r, s, d);
+        gw_registry_put(reg, s);
+        return;
+    }
+    if (d->meta.kind != MW_KIND_CONTROL || ctl_decode(d->body, d->len, &m) != 0) {
+        log_warn("unexpected message on the results queue dropped kind=%d "
+                 "session=%s", (int)d->meta.kind, d->meta.session);
+        return;
+    }
+    if (m.type != CTL_END) {
+        log_debug("control %s on the results queue ignored session=%s",
+                  ctl_type_name(m.type), m.session);
+        return;
+    }
+    s = gw_registry_get(reg, m.session);
+    if (s == NULL) {
+        log_debug("end for unknown session dropped session=%s", m.session);
+        return;
+    }
+    on_end(r, s, &m);
+    gw_registry_put(reg, s);
+}
+
+static struct mw_conn *results_connect(struct gw_results *r)
+{
+    const struct gw_config *cfg = r->srv->cfg;
+    struct mw_options o;
+    char name[96];
+    struct mw_conn *c;
+    int err = 0;
+
+    snprintf(name, sizeof(name), "gateway %s results", cfg->id);
+    memset(&o, 0, sizeof(o));
+    o.url = cfg->amqp_url;
+    o.name = name;
+    o.prefetch = 64;
+    c = mw_connect(&o, &err);
+    if (c == NULL) {
+        log_error("cannot connect to the broker: %s", mw_strerror(err));
+        return NULL;
+    }
+    err = topo_declare_control(c);
+    if (err == 0)
+        err = mw_declare_queue(c, cfg->results_queue, MW_QUEUE_EXCLUSIVE, NULL, 0);
+    if (err == 0)
+        err = mw_bind(c, cfg->results_queue, PLAN_RESULTS_EXCHANGE, cfg->id);
+    if (err == 0)
+        err = mw_consume(c, cfg->results_queue);
+    if (err != 0) {
+        log_error("cannot set up the results queue %s: %s (is another gateway "
+                  "using GATEWAY_ID=%s?)", cfg->results_queue, mw_strerror(err),
+                  cfg->id);
+        mw_close(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void set_ready(struct gw_results *r, int v)
+{
+    pthread_mutex_lock(&r->lock);
+    r->ready = v;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* The connection is gone for good: fail the sessions waiting on it, then
+ * reconnect with capped backoff until stopped. */
+static void results_recover(struct gw_results *r, int err, unsigned *reconnects)
+{
+    int delay = 500;
+
+    log_error("results connection lost: %s", mw_strerror(err));
+    gw_registry_kick(r->srv->reg, false, PROTO_E_BROKER,
+                     "the gateway lost its connection to the broker");
+    mw_close(r->conn);
+    r->conn = NULL;
+    while (!atomic_load(&r->stop)) {
+        r->conn = results_connect(r);
+        if (r->conn != NULL) {
+            *reconnects = 0;
+            log_info("results connection restored queue=%s",
+                     r->srv->cfg->results_queue);
+            return;
+        }
+        sleep_ms(delay);
+        delay = delay * 2 > 10000 ? 10000 : delay * 2;
+    }
+}
+
+static void send_shutdown(struct gw_results *r)
+{
+    struct ctl_msg m;
+    int rc;
+
+    if (r->conn == NULL)
+        return;
+    ctl_init(&m, CTL_SHUTDOWN, NULL);
+    rc = topo_send_ctl(r->conn, NULL, &m, r->srv->cfg->id);
+    if (rc == 0)
+        rc = mw_flush(r->conn);
+    if (rc != 0)
+        log_warn("publishing shutdown failed: %s", mw_strerror(rc));
+    else
+        log_info("shutdown sent to the coordinator");
+}
+
+/* The exclusive results queue is deleted with a lost connection and
+ * re-declared empty: results in flight then may be gone, so the sessions
+ * waiting for theirs fail now instead of waiting forever. */
+static void check_reconnect(struct gw_results *r, unsigned *seen)
+{
+    unsigned n = mw_reconnects(r->conn);
+
+    if (n == *seen)
+        return;
+    *seen = n;
+    log_warn("results connection was restored: failing the sessions waiting "
+             "for results");
+    gw_registry_kick(r->srv->reg, true, PROTO_E_BROKER, "the gateway's results "
+                     "queue was lost with a broker connection; retry");
+}
+
+static void *results_main(void *arg)
+{
+    struct gw_results *r = arg;
+    struct mw_delivery d;
+    unsigned reconnects = 0;
+    int rc, errors = 0;
+
+    r->conn = results_connect(r);
+    set_ready(r, r->conn ? 1 : -1);
+    if (r->conn == NULL)
+        return NULL;
+    while (!atomic_load(&r->stop)) {
+        rc = mw_next(r->conn, &d, NEXT_WAIT_MS);
+        check_reconnect(r, &reconnects);
+        if (rc == MW_ERR_TIMEOUT || rc == MW_ERR_INTERRUPTED)
+            continue;
+        if (rc != 0) {
+            /* The library restores lost connections itself: start over only
+             * when it gave up, or keeps failing. */
+            if (rc == MW_ERR_CLOSED || ++errors >= 10) {
+                results_recover(r, rc, &reconnects);
+                errors = 0;
+            } else {
+                log_warn("results queue: %s", mw_strerror(rc));
+                sleep_ms(100);
+            }
+            continue;
+        }
+        errors = 0;
+        on_delivery(r, &d);
+        rc = mw_ack(r->conn, d.tag);
+        if (rc != 0 && rc != MW_ERR_STALE)
+            log_warn("ack failed on the results queue: %s", mw_strerror(rc));
+    }
+    send_shutdown(r);
+    mw_close(r->conn);
+    r->conn = NULL;
+    return NULL;
+}
+
+struct gw_results *gw_results_start(struct gw_server *srv)
+{
+    struct gw_results *r = calloc(1, sizeof(*r));
+
+    if (r == NULL)
+        return NULL;
+    r->srv = srv;
+    atomic_init(&r->stop, false);
+    proto_buf_init(&r->out);
+    if (pthread_mutex_init(&r->lock, NULL) != 0)
+        goto out_free;
+    if (pthread_cond_init(&r->cond, NULL) != 0)
+        goto out_mutex;
+    if (pthread_create(&r->th, NULL, results_main, r) != 0) {
+        log_error("cannot start the results thread");
+        goto out_cond;
+    }
+    pthread_mutex_lock(&r->lock);
+    while (r->ready == 0)
+        pthread_cond_wait(&r->cond, &r->lock);
+    pthread_mutex_unlock(&r->lock);
+    if (r->ready < 0) {
+        pthread_join(r->th, NULL);
+        goto out_cond;
+    }
+    log_info("results queue ready queue=%s", srv->cfg->results_queue);
+    return r;
+
+out_cond:
+    pthread_cond_destroy(&r->cond);
+out_mutex:
+    pthread_mutex_destroy(&r->lock);
+out_free:
+    proto_buf_fini(&r->out);
+    free(r);
+    return NULL;
+}
+
+void gw_results_stop(struct gw_results *r)
+{
+    if (r == NULL)
+        return;
+    atomic_store(&r->stop, true);
+    pthread_join(r->th, NULL);
+    pthread_cond_destroy(&r->cond);
+    pthread_mutex_destroy(&r->lock);
+    proto_buf_fini(&r->out);
+    free(r);
+}
