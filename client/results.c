@@ -51,8 +51,13 @@ int cl_results_init(struct cl_results *r, const char *dir)
     for (i = 0; i < CL_NRESULTS; i++) {
         r->f[i].name = result_names[i];
         r->f[i].fd = -1;
-        snprintf(r->f[i].tmp, sizeof(r->f[i].tmp), "%s/.%s.tmp.%ld", dir,
-                 result_names[i], (long)getpid());
+        char tmp[sizeof(r->f[i].tmp)];
+
+        /* via a local buffer: gcc -O1 with sanitizers wrongly sees an
+         * overlap between two members of *r (-Wrestrict) */
+        snprintf(tmp, sizeof(tmp), "%s/.%s.tmp.%ld", dir, result_names[i],
+                 (long)getpid());
+        memcpy(r->f[i].tmp, tmp, sizeof(tmp));
     }
     r->created = access(r->dir, F_OK) != 0;
     if (make_dirs(r->dir) != 0) {

@@ -176,11 +176,13 @@ int cfg_parse(const struct cfg_opt *opts, size_t n, int argc, char **argv,
     errors += parse_flags(opts, n, argc, argv, seen);
     for (i = 0; i < n; i++)
         if (opts[i].def == NULL && !seen[i]) {
-            fprintf(stderr, "error: %s%s%s is required\n",
-                    opts[i].flag ? "--" : "", opts[i].flag ? opts[i].flag : "",
-                    opts[i].env ? (opts[i].flag ? " / " : "") : "");
-            if (opts[i].env)
-                fprintf(stderr, "       (or set %s)\n", opts[i].env);
+            if (opts[i].flag && opts[i].env)
+                fprintf(stderr, "error: --%s is required (or set %s)\n",
+                        opts[i].flag, opts[i].env);
+            else
+                fprintf(stderr, "error: %s%s is required\n",
+                        opts[i].flag ? "--" : "",
+                        opts[i].flag ? opts[i].flag : opts[i].env);
             errors++;
         }
     if (errors) {

@@ -8,11 +8,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const type_names[CTL_NTYPES] = {
     "session_start", "done", "report", "drain",
     "finish",        "abort", "end",    "shutdown",
 };
+
+int64_t ctl_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 const char *ctl_type_name(enum ctl_type t)
 {
@@ -101,6 +110,8 @@ char *ctl_encode(const struct ctl_msg *m, size_t *len)
          add_str(root, "session", m->session) && add_str(root, "stage", m->stage) &&
          (m->stage[0] == '\0' ||
           cJSON_AddNumberToObject(root, "replica", m->replica) != NULL) &&
+         cJSON_AddNumberToObject(root, "ts",
+                                 (double)(m->ts_ms ? m->ts_ms : ctl_now_ms())) != NULL &&
          add_str(root, "reply_to", m->reply_to) &&
          add_str(root, "status", m->status) && add_str(root, "reason", m->reason) &&
          add_counts(root, "counts", m->counts, m->ncounts) &&
@@ -164,6 +175,12 @@ static int decode_root(const cJSON *root, struct ctl_msg *m)
     if (i == CTL_NTYPES)
         return -1;
     m->type = (enum ctl_type)i;
+    rep = cJSON_GetObjectItemCaseSensitive(root, "ts");
+    if (rep) {
+        if (!cJSON_IsNumber(rep) || !(rep->valuedouble >= 0 && rep->valuedouble < 1e15))
+            return -1;
+        m->ts_ms = (int64_t)rep->valuedouble;
+    }
     rep = cJSON_GetObjectItemCaseSensitive(root, "replica");
     if (rep) {
         if (!cJSON_IsNumber(rep) || rep->valuedouble < 0 || rep->valuedouble > 1e6)

@@ -48,6 +48,7 @@ struct ctl_msg {
     char session[40];
     char stage[32];
     int replica;
+    int64_t ts_ms; /* wall-clock publish time, ms since the epoch (0: now) */
     char reply_to[64];
     char status[16]; /* end: "ok" | "error" */
     char reason[256];
@@ -66,6 +67,9 @@ int ctl_add(struct ctl_msg *m, int rejected, const char *name, int64_t n);
 
 /* Value of a count (0 when absent). */
 int64_t ctl_get(const struct ctl_msg *m, int rejected, const char *name);
+
+/* Wall-clock time in ms since the epoch. */
+int64_t ctl_now_ms(void);
 
 /* Serialises m into a malloc'ed JSON string (caller frees with free());
  * *len gets its length. NULL on allocation failure. */

@@ -49,6 +49,7 @@ struct session {
 
 struct coord {
     struct plan plan;
+    int64_t started_ms; /* wall clock at creation: older shutdowns are stale */
     int qbase[PLAN_NSTAGES]; /* global index of a stage's first queue */
     int pbase[PLAN_NSTAGES]; /* first processed[] slot of a stage */
     int nq, nproc;
@@ -128,6 +129,7 @@ struct coord *coord_create(const struct plan *p)
     if (c == NULL)
         return NULL;
     c->plan = *p;
+    c->started_ms = ctl_now_ms();
     for (s = 0; s < PLAN_NSTAGES; s++)
         nq += plan_nqueues(p, (enum plan_stage_id)s);
     c->qname = calloc((size_t)nq, sizeof(*c->qname));
@@ -681,10 +683,18 @@ static int on_abort(struct coord *c, const struct ctl_msg *in)
     return 0;
 }
 
-static int on_shutdown(struct coord *c)
+static int on_shutdown(struct coord *c, const struct ctl_msg *in)
 {
     struct ctl_msg m;
 
+    /* The coordinator queue is durable: a shutdown published for an earlier
+     * run of the deployment must not stop this one. */
+    if (in->ts_ms > 0 && in->ts_ms < c->started_ms) {
+        c->stats.ignored++;
+        log_info("eof shutdown from before this coordinator started ignored "
+                 "age_ms=%lld", (long long)(c->started_ms - in->ts_ms));
+        return 0;
+    }
     if (c->nsessions > 0)
         log_warn("eof shutdown with %zu active sessions", c->nsessions);
     else
@@ -717,7 +727,7 @@ int coord_handle(struct coord *c, const struct ctl_msg *in, coord_emit_fn fn,
         rc = on_abort(c, in);
         break;
     case CTL_SHUTDOWN:
-        rc = on_shutdown(c);
+        rc = on_shutdown(c, in);
         break;
     default:
         c->stats.ignored++;

@@ -90,16 +90,30 @@ pipeline_start() {
     echo "pipeline: up (replicas: ${CS_REPLICAS:-all 1}), gateway $GATEWAY_ADDR, logs $PIPELINE_LOGS"
 }
 
-# Graceful stop: SIGTERM to the gateway first (it ends the sessions and
-# releases the global end of stream), then to everything still running.
-# Returns non-zero if any process exited non-zero or had to be killed.
+# Graceful stop, the way a deployment stops: SIGTERM to the gateway first; it
+# lets active sessions finish, then sends `shutdown`, which the coordinator
+# broadcasts, so every worker exits by itself. Whatever is still running after
+# that gets SIGTERM, then SIGKILL. Returns non-zero if any process exited
+# non-zero or had to be killed.
+_pipeline_wait_pid() { # pid seconds -> 0 if it ended in time
+    timeout "$2" tail --pid="$1" -f /dev/null 2>/dev/null
+}
+
 pipeline_stop() {
-    local i rc=0 st
+    local i rc=0 st last
     [ ${#PIPELINE_PIDS[@]} -gt 0 ] || return 0
+    last=$((${#PIPELINE_PIDS[@]} - 1))
+    if [ "${PIPELINE_NAMES[$last]}" = gateway ]; then
+        kill -TERM "${PIPELINE_PIDS[$last]}" 2>/dev/null || true
+        _pipeline_wait_pid "${PIPELINE_PIDS[$last]}" 60 || true
+        for ((i = 0; i < last; i++)); do
+            _pipeline_wait_pid "${PIPELINE_PIDS[$i]}" 15 || break
+        done
+    fi
     kill -TERM "${PIPELINE_PIDS[@]}" 2>/dev/null || true
     for ((i = 0; i < ${#PIPELINE_PIDS[@]}; i++)); do
         st=0
-        timeout 20 tail --pid="${PIPELINE_PIDS[$i]}" -f /dev/null || {
+        _pipeline_wait_pid "${PIPELINE_PIDS[$i]}" 20 || {
             echo "pipeline: ${PIPELINE_NAMES[$i]} did not exit; killing" >&2
             kill -KILL "${PIPELINE_PIDS[$i]}" 2>/dev/null || true
             rc=1

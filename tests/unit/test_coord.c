@@ -835,6 +835,30 @@ static void test_shutdown(void **state)
     fx_free(f);
 }
 
+/* A shutdown published before this coordinator started (left in the durable
+ * queue by an earlier run) is ignored; a current one is obeyed. */
+static void test_stale_shutdown_ignored(void **state)
+{
+    struct fx *f = fx_new("");
+    struct ctl_msg m;
+    int rc;
+
+    (void)state;
+    ctl_init(&m, CTL_SHUTDOWN, NULL);
+    m.ts_ms = ctl_now_ms() - 60000;
+    f->nout = 0;
+    rc = coord_handle(f->c, &m, record, f);
+    assert_int_equal(rc, 0);
+    assert_int_equal(f->nout, 0);
+    assert_false(coord_stopping(f->c));
+    m.ts_ms = ctl_now_ms() + 1000;
+    rc = coord_handle(f->c, &m, record, f);
+    assert_int_equal(rc, 0);
+    expect_out(f, 0, CTL_SHUTDOWN, "all", NULL);
+    assert_true(coord_stopping(f->c));
+    fx_free(f);
+}
+
 static void test_unknown_session_and_bad_fields(void **state)
 {
     const char *sid = "s-bad";
@@ -1029,6 +1053,7 @@ int main(void)
         cmocka_unit_test(test_processed_more_than_expected),
         cmocka_unit_test(test_violation_detected_on_drain),
         cmocka_unit_test(test_shutdown),
+        cmocka_unit_test(test_stale_shutdown_ignored),
         cmocka_unit_test(test_unknown_session_and_bad_fields),
         cmocka_unit_test(test_tombstones_are_bounded),
         cmocka_unit_test(test_resend_silent_stage),
