@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static volatile sig_atomic_t stop_signal;
 
@@ -37,6 +38,14 @@ struct worker_cfg {
     const char *url, *replicas, *stage;
     long replica, prefetch, ack_batch, heartbeat;
 };
+
+int64_t worker_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static int parse_config(struct worker_cfg *c, int argc, char **argv,
                         const char *prog)
@@ -163,6 +172,7 @@ static int handle_data(struct worker *w, const struct mw_delivery *d)
     struct pending_ack *p = &w->pending[w->npending++];
     struct worker_sess *ws;
     struct worker_msg m;
+    int64_t t0;
 
     memset(p, 0, sizeof(*p));
     p->tag = d->tag;
@@ -189,8 +199,14 @@ static int handle_data(struct worker *w, const struct mw_delivery *d)
     m.seq = d->meta.seq;
     m.body = d->body;
     m.len = d->len;
+    t0 = worker_now_ns();
+    if (ws->first_ns == 0)
+        ws->first_ns = t0;
     if (w->ops->on_batch(w->ctx, ws->st, ws, &m) != 0)
         return MW_ERR_CLOSED;
+    ws->busy_ns += worker_now_ns() - t0;
+    ws->in_msgs++;
+    ws->in_bytes += (int64_t)d->len;
     if (w->dedup && dedup_set(&ws->dedup, p->stream, p->seq, DEDUP_APPLIED) != 0)
         return MW_ERR_NOMEM;
     return 0;
@@ -376,8 +392,11 @@ int worker_emit(struct worker_sess *ws, enum plan_stage_id dest, unsigned shard,
     plan_queue_key(&w->plan, dest, (int)shard, key, sizeof(key));
     fill_meta(&meta, ws, stream, seq, MW_KIND_DATA);
     rc = mw_publish(w->conn, ex, key, &meta, body, len);
-    if (rc == 0)
+    if (rc == 0) {
         ws->sent[dest][shard]++;
+        ws->out_msgs++;
+        ws->out_bytes += (int64_t)len;
+    }
     return rc;
 }
 

@@ -26,6 +26,9 @@ struct worker_sess {
     int64_t sent[PLAN_NSTAGES][PLAN_MAX_REPLICAS];
     int64_t rejected[PLAN_NTABLES];
     struct dedup dedup;
+    int64_t in_msgs, in_bytes, out_msgs, out_bytes;
+    int64_t busy_ns;                /* time spent in the kind's handlers */
+    int64_t first_ns;               /* monotonic time of the first input */
     char reply_to[64];              /* from finish */
     int64_t up_rejected[PLAN_NTABLES]; /* from finish, for the end message */
 };
@@ -58,6 +61,9 @@ struct worker {
     int ack_batch;
     bool stop;
 };
+
+/* worker.c */
+int64_t worker_now_ns(void);
 
 /* wsess.c */
 struct worker_sess *wsess_get(struct worker *w, const char *id, bool create);

@@ -139,6 +139,7 @@ static int on_finish(struct worker *w, const struct ctl_msg *in)
 {
     struct worker_sess *ws = wsess_get(w, in->session, true);
     struct ctl_msg *m;
+    int64_t t0;
     int rc, i;
 
     if (ws == NULL)
@@ -146,7 +147,9 @@ static int on_finish(struct worker *w, const struct ctl_msg *in)
     snprintf(ws->reply_to, sizeof(ws->reply_to), "%s", in->reply_to);
     for (i = 0; i < PLAN_NTABLES; i++)
         ws->up_rejected[i] = ctl_get(in, 1, plan_table_name((enum plan_table)i));
+    t0 = worker_now_ns();
     rc = w->ops->on_finish(w->ctx, ws->st, ws);
+    ws->busy_ns += worker_now_ns() - t0;
     if (rc == 0)
         rc = mw_flush(w->conn);
     if (rc != 0)
@@ -160,8 +163,12 @@ static int on_finish(struct worker *w, const struct ctl_msg *in)
     free(m);
     if (rc == 0)
         rc = mw_flush(w->conn);
-    log_info("finished session=%s stage=%s replica=%d", ws->id,
-             plan_stage_name(w->stage), w->replica);
+    log_info("finished session=%s stage=%s replica=%d in_msgs=%lld in_bytes=%lld "
+             "out_msgs=%lld out_bytes=%lld busy_ms=%lld span_ms=%lld",
+             ws->id, plan_stage_name(w->stage), w->replica, (long long)ws->in_msgs,
+             (long long)ws->in_bytes, (long long)ws->out_msgs,
+             (long long)ws->out_bytes, (long long)(ws->busy_ns / 1000000),
+             (long long)(ws->first_ns ? (worker_now_ns() - ws->first_ns) / 1000000 : 0));
     wsess_drop(w, ws);
     return rc;
 }
