@@ -20,6 +20,8 @@ PROGRAMS :=
 UNIT_LIBS :=
 
 .PHONY: all
+# Keep objects make would treat as intermediate (unit-test objects).
+.SECONDARY:
 all: programs
 
 # $(call library,name,sources) -> $(B)/lib<name>.a
@@ -86,6 +88,7 @@ test-middleware: programs
 
 test-e2e: programs
 	B=$(B) tests/e2e/run.sh
+	B=$(B) tests/e2e/sessions.sh
 
 asan:
 	@scripts/deps.sh
