@@ -65,7 +65,7 @@ unit-bins: $(UNIT_BINS)
 
 # ---------------------------------------------------------------- tests
 .PHONY: test unit test-middleware test-e2e test-reference asan test-asan deps \
-        clean run bench lint format
+        clean run bench demo-multi lint format
 
 # Entry points users type install missing Debian packages first (a no-op when
 # everything is there), then build and run in a sub-make.
@@ -105,6 +105,11 @@ run:
 	@scripts/deps.sh
 	$(MAKE) programs
 	B=$(B) scripts/run.sh
+
+demo-multi:
+	@scripts/deps.sh
+	$(MAKE) programs
+	B=$(B) scripts/demo_multi.sh
 
 bench:
 	@scripts/deps.sh

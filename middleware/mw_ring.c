@@ -114,6 +114,11 @@ static void ring_trim(struct mw_ring *r)
         r->head = (r->head + 1) % r->cap;
         r->count--;
     }
+    /* Empty: start again at slot 0, so a process that publishes little
+     * keeps reusing the same few buffers instead of growing one more per
+     * flush until the whole window is allocated. */
+    if (r->count == 0)
+        r->head = 0;
 }
 
 unsigned mw_ring_confirm(struct mw_ring *r, uint64_t tag, bool multiple)

@@ -30,9 +30,14 @@ _pipeline_bin() {
     esac
 }
 
-_pipeline_spawn() { # name, then env assignments and command
+# PIPELINE_WRAPPER (e.g. "valgrind --leak-check=full") runs every process
+# under a tool; the log of each then holds the tool's report too.
+_pipeline_spawn() { # name, env assignments, then the command
     local name=$1; shift
-    env "$@" > "$PIPELINE_LOGS/$name.log" 2>&1 &
+    local -a envs=()
+    while [ $# -gt 0 ] && [[ $1 == *=* ]]; do envs+=("$1"); shift; done
+    # shellcheck disable=SC2086
+    env "${envs[@]}" ${PIPELINE_WRAPPER:-} "$@" > "$PIPELINE_LOGS/$name.log" 2>&1 &
     PIPELINE_PIDS+=($!)
     PIPELINE_NAMES+=("$name")
 }
@@ -72,7 +77,8 @@ pipeline_start() {
         done
     done
     for ((i = 1; i < ${#PIPELINE_NAMES[@]}; i++)); do
-        pipeline_wait_log "$PIPELINE_LOGS/${PIPELINE_NAMES[$i]}.log" "started stage=" || return 1
+        pipeline_wait_log "$PIPELINE_LOGS/${PIPELINE_NAMES[$i]}.log" "started stage=" \
+            "${PIPELINE_START_TIMEOUT:-30}" || return 1
     done
     port=${GATEWAY_PORT:-$(_pipeline_free_port)}
     _pipeline_spawn gateway AMQP_URL="$AMQP_URL" CS_REPLICAS="$CS_REPLICAS" \

@@ -57,7 +57,10 @@ client big "$out/big" & pid_big=$!
 client dev "$out/dev" & pid_dev=$!
 client small "$out/small" & pid_small=$!
 # The victim is killed once the gateway has its session and is streaming it.
-client victim "$out/victim" & pid_victim=$!
+# (started directly, not through the function, so that $! is the client)
+"$B/bin/client" --data-folder victim --data-root "$DATA" --output "$out/victim" \
+    --gateway "$GATEWAY_ADDR" --no-progress > "$out/victim.out" 2> "$out/victim.err" &
+pid_victim=$!
 victim_sid=""
 for ((i = 0; i < 400; i++)); do
     victim_sid=$(sed -n 's/.*session started session=\([0-9a-f-]*\).*victim.*/\1/p' \
