@@ -35,8 +35,8 @@ static void install_signals(void)
 }
 
 struct worker_cfg {
-    const char *url, *replicas, *stage;
-    long replica, prefetch, ack_batch, heartbeat;
+    const char *url, *replicas, *stage, *replica;
+    long prefetch, ack_batch, heartbeat;
 };
 
 int64_t worker_now_ns(void)
@@ -58,8 +58,10 @@ static int parse_config(struct worker_cfg *c, int argc, char **argv,
          &c->replicas},
         {"CS_STAGE", "stage", CFG_STR, "", 0, 0, false,
          "which stage this process runs (default: the binary's first)", &c->stage},
-        {"CS_REPLICA_ID", "replica", CFG_INT, "0", 0, PLAN_MAX_REPLICAS - 1,
-         false, "this replica's index, 0..N-1 (N from CS_REPLICAS)", &c->replica},
+        {"CS_REPLICA_ID", "replica", CFG_STR, "0", 0, 0, false,
+         "this replica's index 0..N-1 (N from CS_REPLICAS), or 'auto': claim "
+         "the first free index (identical replicas, e.g. compose)",
+         &c->replica},
         {"WORKER_PREFETCH", "prefetch", CFG_INT, "64", 1, 4096, false,
          "unacked deliveries the broker may push to this replica", &c->prefetch},
         {"WORKER_ACK_BATCH", "ack-batch", CFG_INT, "32", 1, WORKER_MAX_PENDING,
@@ -250,6 +252,38 @@ static int run_loop(struct worker *w)
     return rc;
 }
 
+static void set_replica(struct worker *w, int replica)
+{
+    w->replica = replica;
+    snprintf(w->producer, sizeof(w->producer), "%s-%d", plan_stage_name(w->stage),
+             replica);
+}
+
+/* CS_REPLICA_ID=auto: the replica index is the first i whose lock queue
+ * "replica-lock.<stage>.<i>" this connection can declare exclusively; the
+ * broker refuses an exclusive queue held by another connection, and frees
+ * it when that connection dies, so a restarted replica takes the index back. */
+static int claim_replica(struct worker *w)
+{
+    char q[PLAN_NAME_MAX + 16];
+    int i, rc;
+
+    for (i = 0; i < w->plan.replicas[w->stage]; i++) {
+        snprintf(q, sizeof(q), "replica-lock.%s.%d", plan_stage_name(w->stage), i);
+        rc = mw_declare_queue(w->conn, q, MW_QUEUE_EXCLUSIVE, NULL, 0);
+        if (rc == 0) {
+            set_replica(w, i);
+            log_info("claimed replica=%d of stage=%s", i, plan_stage_name(w->stage));
+            return 0;
+        }
+        if (rc != MW_ERR_PROTOCOL)
+            return rc;
+    }
+    log_error("no free replica index: all %d replicas of %s are running",
+              w->plan.replicas[w->stage], plan_stage_name(w->stage));
+    return MW_ERR_ARG;
+}
+
 static int start(struct worker *w, const struct worker_cfg *c)
 {
     struct mw_options mo;
@@ -267,6 +301,8 @@ static int start(struct worker *w, const struct worker_cfg *c)
         log_error("cannot connect to the broker: %s", mw_strerror(err));
         return err;
     }
+    if (w->replica < 0 && (err = claim_replica(w)) != 0)
+        return err;
     err = setup_topology(w);
     if (err != 0)
         log_error("cannot declare topology: %s", mw_strerror(err));
@@ -284,16 +320,25 @@ static int init_worker(struct worker *w, const struct worker_cfg *c,
     }
     w->ops = ops;
     w->stage = ops->stage;
-    w->replica = (int)c->replica;
-    if (w->replica >= w->plan.replicas[w->stage]) {
-        fprintf(stderr, "error: CS_REPLICA_ID %d is not below the %d replicas of %s\n",
-                w->replica, w->plan.replicas[w->stage], plan_stage_name(w->stage));
-        return -1;
+    if (strcmp(c->replica, "auto") == 0) {
+        w->replica = -1; /* claimed once connected */
+        snprintf(w->producer, sizeof(w->producer), "%s-auto",
+                 plan_stage_name(w->stage));
+    } else {
+        char *end;
+        long v = strtol(c->replica, &end, 10);
+
+        if (c->replica[0] == '\0' || *end != '\0' || v < 0 ||
+            v >= w->plan.replicas[w->stage]) {
+            fprintf(stderr, "error: CS_REPLICA_ID '%s' is not 'auto' or an index "
+                    "below the %d replicas of %s\n", c->replica,
+                    w->plan.replicas[w->stage], plan_stage_name(w->stage));
+            return -1;
+        }
+        set_replica(w, (int)v);
     }
     w->dedup = plan_stage_sharded(w->stage);
     w->ack_batch = (int)c->ack_batch;
-    snprintf(w->producer, sizeof(w->producer), "%s-%d", plan_stage_name(w->stage),
-             w->replica);
     w->pending = calloc(WORKER_MAX_PENDING + 1, sizeof(*w->pending));
     return w->pending ? 0 : -1;
 }
