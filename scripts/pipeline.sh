@@ -72,8 +72,11 @@ pipeline_start() {
         n=$(pipeline_replicas "$stage")
         bin=$(_pipeline_bin "$stage")
         for ((i = 0; i < n; i++)); do
+            # PIPELINE_AUTO_REPLICA=1: identical replicas claim their index
             _pipeline_spawn "$stage-$i" AMQP_URL="$AMQP_URL" CS_REPLICAS="$CS_REPLICAS" \
-                CS_STAGE="$stage" CS_REPLICA_ID="$i" "$B/bin/$bin"
+                CS_STAGE="$stage" \
+                CS_REPLICA_ID="$([ "${PIPELINE_AUTO_REPLICA:-0}" = 1 ] && echo auto || echo "$i")" \
+                "$B/bin/$bin"
         done
     done
     for ((i = 1; i < ${#PIPELINE_NAMES[@]}; i++)); do

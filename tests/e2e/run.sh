@@ -90,6 +90,17 @@ else
     ko "r2: dev results disagree with dev-expected"; head -20 "$WORK/dev-expected.cmp"
 fi
 one_config mixed "filter=3,agg-q2=1,agg-q3=2,agg-q4=3,sink=1" gen-b gen-c dev
+# Identical replicas (as with docker compose deploy.replicas) claim their
+# shard index themselves.
+export PIPELINE_AUTO_REPLICA=1
+one_config auto "filter=2,agg-q2=3,agg-q3=2,agg-q4=2,sink=3" gen-a dev
+unset PIPELINE_AUTO_REPLICA
+claimed=$(cat "$WORK"/logs-auto/agg-q2-*.log | sed -n 's/.*claimed replica=\([0-9]*\) of stage=agg-q2.*/\1/p' | sort | tr '\n' ' ')
+if [ "$claimed" = "0 1 2 " ]; then
+    ok "auto: the three agg-q2 replicas claimed indexes 0, 1 and 2"
+else
+    ko "auto: agg-q2 replicas claimed '$claimed'"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
