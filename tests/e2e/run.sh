@@ -3,24 +3,8 @@
 # the real gateway, coordinator and worker replicas, the real client; results
 # must be byte-identical to the independent reference (tests/reference,
 # Python + SQLite over the same CSVs), never to the system's own output.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-: "${B:=build}"
-export B
-ROOT=$(pwd)
-SHARED="$ROOT/../shared"
-source scripts/broker.sh
-source scripts/pipeline.sh
-
-WORK=$(mktemp -d /tmp/cs-e2e.XXXXXX)
-cleanup_add "rm -rf '$WORK'"
-DATA="$WORK/data"
-mkdir -p "$DATA"
-passed=0
-failed=0
-
-ok() { echo "PASS: $*"; passed=$((passed + 1)); }
-ko() { echo "FAIL: $*"; failed=$((failed + 1)); }
+source "$(dirname "$0")/lib.sh"
+e2e_init e2e
 
 # Data sets: the real slice, and generated sets of several scales and seeds.
 cp -r "$SHARED/data/dev" "$DATA/dev"
@@ -102,5 +86,4 @@ else
     ko "auto: agg-q2 replicas claimed '$claimed'"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+e2e_summary

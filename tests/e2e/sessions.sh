@@ -8,22 +8,8 @@
 #  2. 50 sessions one after another on the same running system: every
 #     process's RSS stays within 10% of its value after the 5th session, and
 #     the broker's queue count returns to its baseline.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-: "${B:=build}"
-export B
-SHARED="$(pwd)/../shared"
-source scripts/broker.sh
-source scripts/pipeline.sh
-
-WORK=$(mktemp -d /tmp/cs-sessions.XXXXXX)
-cleanup_add "rm -rf '$WORK'"
-DATA="$WORK/data"
-mkdir -p "$DATA"
-passed=0
-failed=0
-ok() { echo "PASS: $*"; passed=$((passed + 1)); }
-ko() { echo "FAIL: $*"; failed=$((failed + 1)); }
+source "$(dirname "$0")/lib.sh"
+e2e_init sessions
 
 cp -r "$SHARED/data/dev" "$DATA/dev"
 "$B/bin/gen-dataset" --out "$DATA/big" --scale 0.03 --seed 5 --quiet > /dev/null 2>&1
@@ -143,5 +129,4 @@ else
 fi
 if pipeline_stop; then ok "every process exited 0 on SIGTERM"; else ko "a process failed at shutdown"; fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+e2e_summary
