@@ -90,12 +90,14 @@ struct mw_msg *mw_fifo_reserve(struct mw_fifo *q)
     m->redelivered = false;
     m->queue[0] = '\0';
     memset(&m->meta, 0, sizeof(m->meta));
+    q->reserved = true;
     return m;
 }
 
 void mw_fifo_commit(struct mw_fifo *q)
 {
     q->count++;
+    q->reserved = false;
 }
 
 void mw_fifo_pop_swap(struct mw_fifo *q, struct mw_msg *out)
@@ -106,10 +108,16 @@ void mw_fifo_pop_swap(struct mw_fifo *q, struct mw_msg *out)
     *out = tmp;
     q->head = (q->head + 1) % q->cap;
     q->count--;
+    /* Empty and no slot half filled by the frame reader (it sits at
+     * head + count): restart at slot 0, so the same few buffers are reused
+     * instead of one more slot's buffer growing per burst. */
+    if (q->count == 0 && !q->reserved)
+        q->head = 0;
 }
 
 void mw_fifo_clear(struct mw_fifo *q)
 {
     q->head = 0;
     q->count = 0;
+    q->reserved = false;
 }

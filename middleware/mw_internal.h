@@ -91,6 +91,7 @@ struct mw_msg {
 struct mw_fifo {
     struct mw_msg *v;
     unsigned cap, head, count;
+    bool reserved; /* a slot is being filled by the frame reader */
 };
 
 int mw_fifo_init(struct mw_fifo *q, unsigned cap);
