@@ -76,6 +76,9 @@ test:
 	$(MAKE) test-reference
 	$(MAKE) test-middleware
 	$(MAKE) test-e2e
+	$(MAKE) test-hostile
+	$(MAKE) test-valgrind
+	$(MAKE) fuzz-smoke
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
@@ -97,7 +100,8 @@ asan:
 	  programs unit-bins
 	$(MAKE) B=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" \
-	  unit test-middleware test-e2e
+	  ASAN_OPTIONS=quarantine_size_mb=0:detect_leaks=1 \
+	  unit test-middleware test-e2e test-hostile
 
 test-asan: asan
 

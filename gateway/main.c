@@ -283,8 +283,8 @@ int main(int argc, char **argv)
          "largest frame payload accepted from (and sent to) a client",
          &cfg.max_frame},
         {"IDLE_TIMEOUT_S", "idle-timeout", CFG_INT, "60", 1, 86400, false,
-         "disconnect a client that sends nothing for this long while streaming "
-         "(also the socket send timeout)", &cfg.idle_timeout_s},
+         "disconnect a client that completes no frame for this long while "
+         "streaming (also the socket send timeout)", &cfg.idle_timeout_s},
         {"MAX_SESSIONS", "max-sessions", CFG_INT, "64", 1, 4096, false,
          "concurrent sessions; more clients get a BUSY error", &cfg.max_sessions},
     };

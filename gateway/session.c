@@ -140,15 +140,19 @@ static int sess_next_frame(struct sess *x, struct proto_frame *f, bool idle)
         size_t room;
         long n;
 
-        if (rc == 1)
+        if (rc == 1) {
+            /* Progress is a whole frame, not a byte: a client trickling
+             * bytes (slowloris) is as idle as a silent one. */
+            x->last_rx = now_s();
             return 1;
+        }
         if (rc < 0) {
             sess_bad_frame(x, rc);
             return -1;
         }
         if (idle && left <= 0) {
-            sess_fail(x, PROTO_E_IDLE, "no data from the client for %ld s",
-                      x->cfg->idle_timeout_s);
+            sess_fail(x, PROTO_E_IDLE, "no complete frame from the client "
+                      "for %ld s", x->cfg->idle_timeout_s);
             return -1;
         }
         wait_ms = idle && left * 1000 < TICK_MS ? (int)(left * 1000) + 1 : TICK_MS;
@@ -181,7 +185,6 @@ static int sess_next_frame(struct sess *x, struct proto_frame *f, bool idle)
             return -1;
         }
         proto_decoder_commit(&x->dec, (size_t)n);
-        x->last_rx = now_s();
     }
 }
 
