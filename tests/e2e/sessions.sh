@@ -7,7 +7,9 @@
 #     while the large one is still streaming;
 #  2. 50 sessions one after another on the same running system: every
 #     process's RSS stays within 10% of its value after the 5th session, and
-#     the broker's queue count returns to its baseline.
+#     the broker's queue count returns to its baseline;
+#  3. SIGTERM while a large session streams: it still completes exactly and
+#     every process exits 0.
 source "$(dirname "$0")/lib.sh"
 e2e_init sessions
 
@@ -127,6 +129,19 @@ if [ "$q_after" -eq "$baseline_queues" ]; then
 else
     ko "broker queue count $q_after, baseline $baseline_queues"
 fi
+# --- 3. graceful shutdown with a session in flight -------------------------
+# SIGTERM reaches the gateway while a large session streams: the gateway stops
+# accepting, lets the session finish and deliver its results, then releases
+# the global end of stream so every process exits 0.
+client big "$WORK/last" & pid_last=$!
+pipeline_wait_log "$WORK/last.err" "session started" 30 > /dev/null 2>&1 || true
 if pipeline_stop; then ok "every process exited 0 on SIGTERM"; else ko "a process failed at shutdown"; fi
+st=0; wait "$pid_last" || st=$?
+if [ "$st" -eq 0 ] &&
+    python3 tests/reference/compare.py --exact "$WORK/expected/big" "$WORK/last" > /dev/null 2>&1; then
+    ok "a session in flight at SIGTERM still got byte-exact results"
+else
+    ko "the session in flight at SIGTERM failed (exit $st): $(tail -2 "$WORK/last.err")"
+fi
 
 e2e_summary
