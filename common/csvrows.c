@@ -5,6 +5,34 @@
 
 #include <string.h>
 
+bool csvrows_needs_quote(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n')
+            return true;
+    return false;
+}
+
+size_t csvrows_quote(char *out, const char *s, size_t n)
+{
+    size_t i, o = 0;
+
+    if (!csvrows_needs_quote(s, n)) {
+        memcpy(out, s, n);
+        return n;
+    }
+    out[o++] = '"';
+    for (i = 0; i < n; i++) {
+        if (s[i] == '"')
+            out[o++] = '"';
+        out[o++] = s[i];
+    }
+    out[o++] = '"';
+    return o;
+}
+
 static int no_space(unsigned char c)
 {
     (void)c;

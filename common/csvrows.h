@@ -12,6 +12,7 @@
 #define CS_CSVROWS_H
 
 #include <csv.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define CSVROWS_MAX_FIELDS 16
@@ -34,6 +35,14 @@ struct csvrows {
     csvrows_cb cb;
     void *ud;
 };
+
+/* True when a field must be quoted to stay one RFC 4180 field (it holds a
+ * comma, a quote, CR or LF). */
+bool csvrows_needs_quote(const char *s, size_t n);
+
+/* Writes s as one RFC 4180 field into out, quoted (quotes doubled) only
+ * when needed; out must have room for 2 * n + 2 bytes. Returns the length. */
+size_t csvrows_quote(char *out, const char *s, size_t n);
 
 /* Returns 0 or -1 (no memory). */
 int csvrows_init(struct csvrows *r) __attribute__((warn_unused_result));

@@ -146,26 +146,6 @@ static int reserve(struct filter_buf *b, size_t more)
     return 0;
 }
 
-/* Writes one field as an RFC 4180 field; returns bytes written. */
-static size_t put_csv(char *out, const char *s, size_t n)
-{
-    size_t i, o = 0;
-
-    if (memchr(s, ',', n) == NULL && memchr(s, '"', n) == NULL &&
-        memchr(s, '\n', n) == NULL && memchr(s, '\r', n) == NULL) {
-        memcpy(out, s, n);
-        return n;
-    }
-    out[o++] = '"';
-    for (i = 0; i < n; i++) {
-        if (s[i] == '"')
-            out[o++] = '"';
-        out[o++] = s[i];
-    }
-    out[o++] = '"';
-    return o;
-}
-
 /* Integer value of projection p (for sharding). */
 static int64_t proj_value(const struct proj *p, const struct val *v)
 {
@@ -212,7 +192,7 @@ static int project(struct filter *f, int ri, const struct csvrow *row,
             memcpy(out, row->f[p->col], row->len[p->col]);
             out += row->len[p->col];
         } else if (p->kind == PROJ_CSV) {
-            out += put_csv(out, row->f[p->col], row->len[p->col]);
+            out += csvrows_quote(out, row->f[p->col], row->len[p->col]);
         } else {
             out += field_fmt_int(proj_value(p, v), out);
         }

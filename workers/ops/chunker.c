@@ -3,9 +3,9 @@
  */
 #include "chunker.h"
 
+#include "csvrows.h"
 #include "field.h"
 #include "ops_err.h"
-#include "rows.h"
 
 #include <string.h>
 
@@ -44,19 +44,9 @@ int chunker_put_i64(struct chunker *c, int64_t v)
 
 int chunker_put_csv(struct chunker *c, const char *s, size_t n)
 {
-    size_t i;
-
-    if (!rows_csv_needs_quote(s, n))
-        return vbuf_append(&c->buf, s, n);
     if (vbuf_reserve(&c->buf, 2 * n + 2) != 0)
         return OPS_ERR_NOMEM;
-    c->buf.p[c->buf.len++] = '"';
-    for (i = 0; i < n; i++) {
-        if (s[i] == '"')
-            c->buf.p[c->buf.len++] = '"';
-        c->buf.p[c->buf.len++] = (uint8_t)s[i];
-    }
-    c->buf.p[c->buf.len++] = '"';
+    c->buf.len += csvrows_quote((char *)c->buf.p + c->buf.len, s, n);
     return 0;
 }
 

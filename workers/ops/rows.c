@@ -124,16 +124,6 @@ bool rows_csv_decode(struct rows_span f, char *out, size_t *outn)
     return true;
 }
 
-bool rows_csv_needs_quote(const char *s, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n')
-            return true;
-    return false;
-}
-
 bool rows_stream_is(const char *stream, const char *name)
 {
     size_t n = strlen(name);

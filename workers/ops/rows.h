@@ -49,9 +49,6 @@ bool rows_i64(struct rows_span s, int64_t *out);
  * f) and its length to *outn. Returns false if the field is malformed. */
 bool rows_csv_decode(struct rows_span f, char *out, size_t *outn);
 
-/* True when a value must be quoted in CSV output (comma, quote, CR, LF). */
-bool rows_csv_needs_quote(const char *s, size_t n);
-
 /* True when stream is `name` or `name.<anything>` (e.g. "agg-q2.1" is
  * "agg-q2"): producers may suffix their stream names with a replica. */
 bool rows_stream_is(const char *stream, const char *name);
