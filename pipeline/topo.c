@@ -53,8 +53,8 @@ int topo_declare_replica_control(struct mw_conn *c, enum plan_stage_id s,
     return rc;
 }
 
-int topo_send_ctl(struct mw_conn *c, const char *stage_key,
-                  const struct ctl_msg *m, const char *producer)
+int topo_publish_ctl(struct mw_conn *c, const char *exchange, const char *key,
+                     const struct ctl_msg *m, const char *producer)
 {
     struct mw_meta meta;
     size_t len = 0;
@@ -68,10 +68,15 @@ int topo_send_ctl(struct mw_conn *c, const char *stage_key,
     snprintf(meta.stream, sizeof(meta.stream), "%s", ctl_type_name(m->type));
     snprintf(meta.producer, sizeof(meta.producer), "%s", producer);
     meta.kind = MW_KIND_CONTROL;
-    if (stage_key)
-        rc = mw_publish(c, PLAN_CONTROL_EXCHANGE, stage_key, &meta, body, len);
-    else
-        rc = mw_publish(c, "", PLAN_COORD_QUEUE, &meta, body, len);
+    rc = mw_publish(c, exchange, key, &meta, body, len);
     free(body);
     return rc;
+}
+
+int topo_send_ctl(struct mw_conn *c, const char *stage_key,
+                  const struct ctl_msg *m, const char *producer)
+{
+    if (stage_key)
+        return topo_publish_ctl(c, PLAN_CONTROL_EXCHANGE, stage_key, m, producer);
+    return topo_publish_ctl(c, "", PLAN_COORD_QUEUE, m, producer);
 }

@@ -26,9 +26,15 @@ int topo_declare_control(struct mw_conn *c) MW_WARN_UNUSED;
 int topo_declare_replica_control(struct mw_conn *c, enum plan_stage_id s,
                                  char *out, size_t n) MW_WARN_UNUSED;
 
-/* Publishes a control message (see common/ctl.h) to the coordinator queue,
- * or, when `stage_key` is not NULL, to cs.control with that routing key. */
 struct ctl_msg;
+
+/* Publishes a control message (see common/ctl.h) as JSON to `exchange` with
+ * `key`: kind control, stream = the message type, producer as given. */
+int topo_publish_ctl(struct mw_conn *c, const char *exchange, const char *key,
+                     const struct ctl_msg *m, const char *producer) MW_WARN_UNUSED;
+
+/* topo_publish_ctl to the coordinator queue, or, when `stage_key` is not
+ * NULL, to cs.control with that routing key. */
 int topo_send_ctl(struct mw_conn *c, const char *stage_key,
                   const struct ctl_msg *m, const char *producer) MW_WARN_UNUSED;
 

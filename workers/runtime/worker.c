@@ -465,9 +465,6 @@ int worker_send_end(struct worker_sess *ws, const char *status,
                     const char *reason)
 {
     struct ctl_msg *m = malloc(sizeof(*m));
-    struct mw_meta meta;
-    size_t len = 0;
-    char *body;
     int i, rc;
 
     if (m == NULL)
@@ -479,12 +476,8 @@ int worker_send_end(struct worker_sess *ws, const char *status,
     for (i = 0; i < PLAN_NTABLES; i++)
         if (ctl_add(m, 1, plan_table_name((enum plan_table)i), ws->up_rejected[i]) != 0)
             break;
-    body = ctl_encode(m, &len);
+    rc = topo_publish_ctl(ws->w->conn, PLAN_RESULTS_EXCHANGE, ws->reply_to, m,
+                          ws->w->producer);
     free(m);
-    if (body == NULL)
-        return MW_ERR_NOMEM;
-    fill_meta(&meta, ws, "end", 0, MW_KIND_CONTROL);
-    rc = mw_publish(ws->w->conn, PLAN_RESULTS_EXCHANGE, ws->reply_to, &meta, body, len);
-    free(body);
     return rc;
 }
