@@ -21,9 +21,6 @@
 /* Set by the SIGINT/SIGTERM handler; long waits check it. */
 extern volatile sig_atomic_t cl_stop;
 
-/* Monotonic clock in seconds. */
-double cl_now(void);
-
 /* ---- dataset.c ---- */
 
 struct cl_table {

@@ -6,6 +6,7 @@
  * message says why), 2 for a configuration error.
  */
 #include "client.h"
+#include "clock.h"
 
 #include "cfg.h"
 #include "log.h"
@@ -77,7 +78,7 @@ static int run(const struct config *cfg, const char *outdir, const char *name)
     struct cl_progress prog;
     struct cl_conn conn;
     size_t batch = (size_t)cfg->batch_bytes;
-    double t0 = cl_now();
+    double t0 = clock_mono_s();
     int rc = 1, t;
 
     if (cl_dataset_open(&ds, cfg->data_root, cfg->data_folder) != 0)
@@ -102,7 +103,7 @@ static int run(const struct config *cfg, const char *outdir, const char *name)
         goto out_progress;
     for (t = 0; t < PROTO_NTABLES; t++)
         ds.tables[t].rejected = res.rejected[t];
-    print_summary(&ds, &res, conn.session, cl_now() - t0);
+    print_summary(&ds, &res, conn.session, clock_mono_s() - t0);
     rc = 0;
 out_progress:
     cl_progress_end(&prog);

@@ -4,6 +4,7 @@
  * PLAIN_EVERY_S seconds at most, so logs of long runs are not flooded.
  */
 #include "client.h"
+#include "clock.h"
 
 #include "log.h"
 
@@ -26,20 +27,12 @@ void cl_progress_clear(void)
     }
 }
 
-double cl_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 void cl_progress_init(struct cl_progress *p, uint64_t total, bool enabled)
 {
     p->tty = enabled && isatty(STDERR_FILENO);
     p->total = total;
     p->done = 0;
-    p->t0 = cl_now();
+    p->t0 = clock_mono_s();
     p->last = p->t0;
     p->what = "";
 }
@@ -58,7 +51,7 @@ static void fmt_eta(char *out, size_t n, double s)
 
 void cl_progress_add(struct cl_progress *p, uint64_t bytes, const char *what)
 {
-    double now = cl_now(), el = now - p->t0, rate, pct;
+    double now = clock_mono_s(), el = now - p->t0, rate, pct;
     char eta[32];
 
     p->done += bytes;
@@ -83,7 +76,7 @@ void cl_progress_add(struct cl_progress *p, uint64_t bytes, const char *what)
 
 void cl_progress_wait(struct cl_progress *p, double since, int files_done)
 {
-    double now = cl_now();
+    double now = clock_mono_s();
 
     if (!p->tty || now - p->last < 0.5)
         return;

@@ -5,6 +5,7 @@
  * renamed into place, so a failed run never leaves a partial result file.
  */
 #include "client.h"
+#include "clock.h"
 
 #include "batcher.h"
 #include "log.h"
@@ -175,11 +176,11 @@ static int files_started(const struct cl_results *r)
 int cl_results_receive(struct cl_results *r, struct cl_conn *c, int timeout_s,
                        struct cl_progress *p)
 {
-    double t0 = cl_now();
+    double t0 = clock_mono_s();
     struct proto_msg m;
 
     for (;;) {
-        double left = timeout_s > 0 ? timeout_s - (cl_now() - t0) : 1.0;
+        double left = timeout_s > 0 ? timeout_s - (clock_mono_s() - t0) : 1.0;
         int rc;
 
         if (left <= 0) {

@@ -2,26 +2,18 @@
  * ctl.c - JSON encoding of control messages with cJSON.
  */
 #include "ctl.h"
+#include "clock.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const char *const type_names[CTL_NTYPES] = {
     "session_start", "done", "report", "drain",
     "finish",        "abort", "end",    "shutdown",
 };
-
-int64_t ctl_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 const char *ctl_type_name(enum ctl_type t)
 {
@@ -111,7 +103,7 @@ char *ctl_encode(const struct ctl_msg *m, size_t *len)
          (m->stage[0] == '\0' ||
           cJSON_AddNumberToObject(root, "replica", m->replica) != NULL) &&
          cJSON_AddNumberToObject(root, "ts",
-                                 (double)(m->ts_ms ? m->ts_ms : ctl_now_ms())) != NULL &&
+                                 (double)(m->ts_ms ? m->ts_ms : clock_wall_ms())) != NULL &&
          add_str(root, "reply_to", m->reply_to) &&
          add_str(root, "status", m->status) && add_str(root, "reason", m->reason) &&
          add_counts(root, "counts", m->counts, m->ncounts) &&

@@ -68,9 +68,6 @@ int ctl_add(struct ctl_msg *m, int rejected, const char *name, int64_t n);
 /* Value of a count (0 when absent). */
 int64_t ctl_get(const struct ctl_msg *m, int rejected, const char *name);
 
-/* Wall-clock time in ms since the epoch. */
-int64_t ctl_now_ms(void);
-
 /* Serialises m into a malloc'ed JSON string (caller frees with free());
  * *len gets its length. NULL on allocation failure. */
 char *ctl_encode(const struct ctl_msg *m, size_t *len);

@@ -8,6 +8,7 @@
  * chained hash map keyed by their id; ended ids go to a ring of tombstones.
  */
 #include "coord.h"
+#include "clock.h"
 
 #include "ctl.h"
 #include "log.h"
@@ -76,12 +77,8 @@ struct coord {
 
 static uint64_t monotonic_ms(void *arg)
 {
-    struct timespec ts;
-
     (void)arg;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-        return 0;
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return (uint64_t)clock_mono_ms();
 }
 
 static uint64_t now_ms(const struct coord *c)
@@ -129,7 +126,7 @@ struct coord *coord_create(const struct plan *p)
     if (c == NULL)
         return NULL;
     c->plan = *p;
-    c->started_ms = ctl_now_ms();
+    c->started_ms = clock_wall_ms();
     for (s = 0; s < PLAN_NSTAGES; s++)
         nq += plan_nqueues(p, (enum plan_stage_id)s);
     c->qname = calloc((size_t)nq, sizeof(*c->qname));

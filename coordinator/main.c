@@ -9,6 +9,7 @@
  * is lost for good, 2 on a configuration error.
  */
 #include "cfg.h"
+#include "clock.h"
 #include "coord.h"
 #include "ctl.h"
 #include "log.h"
@@ -49,15 +50,6 @@ struct service {
     int err;            /* the mw error that made the emit callback fail */
     uint64_t last_tick; /* ms, monotonic */
 };
-
-static uint64_t monotonic_ms(void)
-{
-    struct timespec ts;
-
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-        return 0;
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static int install_signals(void)
 {
@@ -136,7 +128,7 @@ static int process(struct service *sv, const struct mw_delivery *d)
 /* Runs the resend scan at most every POLL_MS. */
 static int tick(struct service *sv)
 {
-    uint64_t now = monotonic_ms();
+    uint64_t now = (uint64_t)clock_mono_ms();
     int rc;
 
     if (now - sv->last_tick < POLL_MS)

@@ -8,6 +8,7 @@
  * away early (or breaks the protocol, or idles) gets its session aborted.
  */
 #include "gw.h"
+#include "clock.h"
 
 #include "ctl.h"
 #include "log.h"
@@ -57,14 +58,6 @@ struct sess {
     uint64_t rows[PLAN_NTABLES], batches[PLAN_NTABLES], bytes;
     char reason[300];
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Sends ERROR(code, reason) to the client (best effort) and records why the
  * session ends. Returns OUT_ABORT for the caller to return. */
@@ -134,7 +127,7 @@ static int sess_next_frame(struct sess *x, struct proto_frame *f, bool idle)
     uint16_t code;
 
     for (;;) {
-        double left = x->cfg->idle_timeout_s - (now_s() - x->last_rx);
+        double left = x->cfg->idle_timeout_s - (clock_mono_s() - x->last_rx);
         int rc = proto_decoder_next(&x->dec, f), wait_ms, ready;
         uint8_t *p;
         size_t room;
@@ -143,7 +136,7 @@ static int sess_next_frame(struct sess *x, struct proto_frame *f, bool idle)
         if (rc == 1) {
             /* Progress is a whole frame, not a byte: a client trickling
              * bytes (slowloris) is as idle as a silent one. */
-            x->last_rx = now_s();
+            x->last_rx = clock_mono_s();
             return 1;
         }
         if (rc < 0) {
@@ -450,7 +443,7 @@ static void sess_publish_abort(struct sess *x)
 static void sess_close_socket(struct sess *x)
 {
     char sink[4096];
-    double until = now_s() + LINGER_MS / 1000.0;
+    double until = clock_mono_s() + LINGER_MS / 1000.0;
     int fd;
 
     pthread_mutex_lock(&x->s->lock);
@@ -460,7 +453,7 @@ static void sess_close_socket(struct sess *x)
     if (fd < 0)
         return;
     if (x->sent_error && shutdown(fd, SHUT_WR) == 0)
-        while (now_s() < until && sockio_wait(fd, -1, 100) > 0 &&
+        while (clock_mono_s() < until && sockio_wait(fd, -1, 100) > 0 &&
                sockio_read(fd, sink, sizeof(sink)) > 0)
             ;
     close(fd);
@@ -481,7 +474,7 @@ static void sess_log_end(struct sess *x, const char *status)
              x->s->peer, status, (unsigned long long)rows,
              (unsigned long long)batches, (unsigned long long)x->bytes,
              (unsigned long long)atomic_load(&x->s->result_bytes),
-             now_s() - x->t0, x->reason[0] ? " reason=\"" : "", x->reason,
+             clock_mono_s() - x->t0, x->reason[0] ? " reason=\"" : "", x->reason,
              x->reason[0] ? "\"" : "");
 }
 
@@ -498,7 +491,7 @@ void *gw_session_main(void *arg)
     x.s = a->s;
     free(a);
     x.open_table = -1;
-    x.t0 = x.last_rx = now_s();
+    x.t0 = x.last_rx = clock_mono_s();
     proto_decoder_init(&x.dec, (uint32_t)x.cfg->max_frame);
     proto_buf_init(&x.out);
 

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "cfg.h"
+#include "clock.h"
 #include "log.h"
 #include "mw_internal.h"
 
@@ -27,14 +28,6 @@
 #define MW_CLOSE_RPC_MS 2000
 #define MW_MAX_CHAN 16
 #define MW_BACKOFF_MIN_MS 100
-
-int64_t mw_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 const char *mw_strerror(int err)
 {
@@ -422,11 +415,11 @@ struct mw_conn *mw_connect(const struct mw_options *opt, int *err)
 
 static void close_gracefully(struct mw_conn *c)
 {
-    int64_t deadline = mw_now_ms() + MW_CLOSE_WAIT_MS;
+    int64_t deadline = clock_mono_ms() + MW_CLOSE_WAIT_MS;
     struct timeval tv = ms_tv(MW_CLOSE_RPC_MS);
     int rc = 1;
 
-    while (mw_ring_count(&c->ring) > 0 && rc >= 0 && mw_now_ms() < deadline)
+    while (mw_ring_count(&c->ring) > 0 && rc >= 0 && clock_mono_ms() < deadline)
         rc = mw_pump(c, deadline);
     if (rc == MW_ERR_LOST || c->amqp == NULL)
         return;

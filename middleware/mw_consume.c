@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "mw_internal.h"
+#include "clock.h"
 
 static long cons_find(const struct mw_conn *c, const char *queue)
 {
@@ -144,7 +145,7 @@ static void hand_out(struct mw_conn *c, struct mw_delivery *d)
 
 int mw_next(struct mw_conn *c, struct mw_delivery *d, int timeout_ms)
 {
-    int64_t deadline = timeout_ms < 0 ? -1 : mw_now_ms() + timeout_ms;
+    int64_t deadline = timeout_ms < 0 ? -1 : clock_mono_ms() + timeout_ms;
     int rc;
 
     if (c == NULL || d == NULL)
@@ -164,7 +165,7 @@ int mw_next(struct mw_conn *c, struct mw_delivery *d, int timeout_ms)
         }
         if (rc < 0)
             return rc;
-        if (c->fifo.count == 0 && deadline >= 0 && mw_now_ms() >= deadline &&
+        if (c->fifo.count == 0 && deadline >= 0 && clock_mono_ms() >= deadline &&
             (rc == 0 || !mw_input_pending(c)))
             return MW_ERR_TIMEOUT;
     }

@@ -20,6 +20,7 @@
 #include <sys/time.h>
 
 #include "log.h"
+#include "clock.h"
 #include "mw_internal.h"
 
 bool mw_input_pending(const struct mw_conn *c)
@@ -37,7 +38,7 @@ static int wait_readable(struct mw_conn *c, int64_t deadline_ms)
     int hb = amqp_get_heartbeat(c->amqp);
 
     if (deadline_ms >= 0) {
-        wait = deadline_ms - mw_now_ms();
+        wait = deadline_ms - clock_mono_ms();
         if (wait < 0)
             wait = 0;
     }

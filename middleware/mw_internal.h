@@ -173,7 +173,6 @@ struct mw_conn {
 };
 
 /* mw_conn.c */
-int64_t mw_now_ms(void);
 /* Makes sure the connection is up, reconnecting with backoff and restoring
  * topology, consumers and unconfirmed publishes. 0, MW_ERR_CLOSED,
  * MW_ERR_CONNECT (first connect) or MW_ERR_INTERRUPTED. */
@@ -200,7 +199,7 @@ int mw_chan_reset(struct mw_conn *c, bool republish);
 int mw_chan_open(struct mw_conn *c);
 
 /* mw_frame.c */
-/* Waits for one frame until deadline (mw_now_ms() scale, -1: forever) and
+/* Waits for one frame until deadline (clock_mono_ms() scale, -1: forever) and
  * dispatches it. 1: a frame was handled, 0: timeout, or an error. */
 int mw_pump(struct mw_conn *c, int64_t deadline_ms);
 /* True when a frame can be read without touching the socket. */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "mw_internal.h"
+#include "clock.h"
 
 static const char *exchange_type(int t)
 {
@@ -153,7 +154,7 @@ static void gen_queue_name(struct mw_conn *c, char *out)
     char buf[MW_SHORTSTR];
 
     (void)snprintf(buf, sizeof(buf), "mw.excl.%.160s.%ld.%lld.%u", c->name,
-                   (long)getpid(), (long long)mw_now_ms(), ++c->excl_seq);
+                   (long)getpid(), (long long)clock_mono_ms(), ++c->excl_seq);
     (void)set_name(out, buf);
 }
 

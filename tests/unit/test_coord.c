@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "coordinator/coord.h"
+#include "clock.h"
 #include "ctl.h"
 #include "log.h"
 #include "plan.h"
@@ -845,13 +846,13 @@ static void test_stale_shutdown_ignored(void **state)
 
     (void)state;
     ctl_init(&m, CTL_SHUTDOWN, NULL);
-    m.ts_ms = ctl_now_ms() - 60000;
+    m.ts_ms = clock_wall_ms() - 60000;
     f->nout = 0;
     rc = coord_handle(f->c, &m, record, f);
     assert_int_equal(rc, 0);
     assert_int_equal(f->nout, 0);
     assert_false(coord_stopping(f->c));
-    m.ts_ms = ctl_now_ms() + 1000;
+    m.ts_ms = clock_wall_ms() + 1000;
     rc = coord_handle(f->c, &m, record, f);
     assert_int_equal(rc, 0);
     expect_out(f, 0, CTL_SHUTDOWN, "all", NULL);

@@ -12,6 +12,7 @@
  * stream. Every month has its own PRNG streams, so months are independent.
  */
 #include "gen.h"
+#include "clock.h"
 
 #include "edge.h"
 #include "fmt.h"
@@ -44,14 +45,6 @@ struct month {
     uint32_t n_reg, reg_pos;
     bool profit_tie; /* the month of the planted Q2 profit tie */
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void plan_sizes(struct gen_ctx *ctx)
 {
@@ -522,7 +515,7 @@ static int gen_month(struct gen_ctx *ctx, int m, uint32_t *hist,
                  "elapsed=%.1fs",
                  mo.y, mo.mo, (unsigned long long)(ctx->rows[GT_TX] - tx0),
                  (unsigned long long)(ctx->rows[GT_ITEMS] - it0),
-                 ctx->users_new[m], now_s() - ctx->t0);
+                 ctx->users_new[m], clock_mono_s() - ctx->t0);
     return rc;
 }
 
@@ -531,7 +524,7 @@ int gen_run(struct gen_ctx *ctx)
     uint32_t *hist = NULL, *reg_t = NULL, max_new = 0;
     int m, rc = -1;
 
-    ctx->t0 = now_s();
+    ctx->t0 = clock_mono_s();
     plan_sizes(ctx);
     for (m = 0; m < GEN_MONTHS; m++)
         if (ctx->users_new[m] > max_new)

@@ -6,6 +6,7 @@
  * --truth DIR writes the expected query results.
  */
 #include "gen.h"
+#include "clock.h"
 
 #include "cfg.h"
 #include "log.h"
@@ -28,14 +29,6 @@ static int parse_scale(const char *s, double *out)
         return -1;
     *out = v;
     return 0;
-}
-
-static double mono_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void summary(const struct gen_ctx *ctx, double secs)
@@ -93,7 +86,7 @@ int main(int argc, char **argv)
          "no progress lines (the summary is still printed)", &quiet},
     };
     size_t n = sizeof(opts) / sizeof(opts[0]);
-    double t0 = mono_s();
+    double t0 = clock_mono_s();
     int rc;
 
     if (log_init("gen-dataset") != 0)
@@ -125,6 +118,6 @@ int main(int argc, char **argv)
         cfg_log(opts, n);
     if (gen_run(&ctx) != 0)
         return 1;
-    summary(&ctx, mono_s() - t0);
+    summary(&ctx, clock_mono_s() - t0);
     return 0;
 }

@@ -3,6 +3,7 @@
  * topology, and the consume -> handle -> publish -> ack loop (see worker.h).
  */
 #include "cfg.h"
+#include "clock.h"
 #include "ctl.h"
 #include "log.h"
 #include "topo.h"
@@ -12,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static volatile sig_atomic_t stop_signal;
 
@@ -38,14 +38,6 @@ struct worker_cfg {
     const char *url, *replicas, *stage, *replica;
     long prefetch, ack_batch, heartbeat;
 };
-
-int64_t worker_now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static int parse_config(struct worker_cfg *c, int argc, char **argv,
                         const char *prog)
@@ -201,12 +193,12 @@ static int handle_data(struct worker *w, const struct mw_delivery *d)
     m.seq = d->meta.seq;
     m.body = d->body;
     m.len = d->len;
-    t0 = worker_now_ns();
+    t0 = clock_mono_ns();
     if (ws->first_ns == 0)
         ws->first_ns = t0;
     if (w->ops->on_batch(w->ctx, ws->st, ws, &m) != 0)
         return MW_ERR_CLOSED;
-    ws->busy_ns += worker_now_ns() - t0;
+    ws->busy_ns += clock_mono_ns() - t0;
     ws->in_msgs++;
     ws->in_bytes += (int64_t)d->len;
     if (w->dedup && dedup_set(&ws->dedup, p->stream, p->seq, DEDUP_APPLIED) != 0)

@@ -62,9 +62,6 @@ struct worker {
     bool stop;
 };
 
-/* worker.c */
-int64_t worker_now_ns(void);
-
 /* wsess.c */
 struct worker_sess *wsess_get(struct worker *w, const char *id, bool create);
 bool wsess_tombstoned(const struct worker *w, const char *id);

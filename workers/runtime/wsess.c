@@ -6,6 +6,7 @@
  * duplicates do not bring them back.
  */
 #include "ctl.h"
+#include "clock.h"
 #include "log.h"
 #include "topo.h"
 #include "worker_internal.h"
@@ -147,9 +148,9 @@ static int on_finish(struct worker *w, const struct ctl_msg *in)
     snprintf(ws->reply_to, sizeof(ws->reply_to), "%s", in->reply_to);
     for (i = 0; i < PLAN_NTABLES; i++)
         ws->up_rejected[i] = ctl_get(in, 1, plan_table_name((enum plan_table)i));
-    t0 = worker_now_ns();
+    t0 = clock_mono_ns();
     rc = w->ops->on_finish(w->ctx, ws->st, ws);
-    ws->busy_ns += worker_now_ns() - t0;
+    ws->busy_ns += clock_mono_ns() - t0;
     if (rc == 0)
         rc = mw_flush(w->conn);
     if (rc != 0)
@@ -168,7 +169,7 @@ static int on_finish(struct worker *w, const struct ctl_msg *in)
              ws->id, plan_stage_name(w->stage), w->replica, (long long)ws->in_msgs,
              (long long)ws->in_bytes, (long long)ws->out_msgs,
              (long long)ws->out_bytes, (long long)(ws->busy_ns / 1000000),
-             (long long)(ws->first_ns ? (worker_now_ns() - ws->first_ns) / 1000000 : 0));
+             (long long)(ws->first_ns ? (clock_mono_ns() - ws->first_ns) / 1000000 : 0));
     wsess_drop(w, ws);
     return rc;
 }

@@ -1,0 +1,35 @@
+/*
+ * clock.c - thin wrappers over clock_gettime (see clock.h).
+ */
+#include "clock.h"
+
+#include <time.h>
+
+static int64_t ns_of(clockid_t id)
+{
+    struct timespec ts;
+
+    if (clock_gettime(id, &ts) != 0)
+        return 0;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t clock_mono_ns(void)
+{
+    return ns_of(CLOCK_MONOTONIC);
+}
+
+int64_t clock_mono_ms(void)
+{
+    return ns_of(CLOCK_MONOTONIC) / 1000000;
+}
+
+double clock_mono_s(void)
+{
+    return (double)ns_of(CLOCK_MONOTONIC) / 1e9;
+}
+
+int64_t clock_wall_ms(void)
+{
+    return ns_of(CLOCK_REALTIME) / 1000000;
+}
