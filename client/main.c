@@ -6,6 +6,7 @@
  * message says why), 2 for a configuration error.
  */
 #include "client.h"
+#include "sig.h"
 #include "clock.h"
 
 #include "cfg.h"
@@ -28,19 +29,6 @@ static void on_signal(int sig)
 {
     (void)sig;
     cl_stop = 1;
-}
-
-static int install_signals(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
-        return -1;
-    sa.sa_handler = SIG_IGN;
-    return sigaction(SIGPIPE, &sa, NULL);
 }
 
 static void print_summary(const struct cl_dataset *ds, const struct cl_results *r,
@@ -168,7 +156,7 @@ int main(int argc, char **argv)
     if (rc != CFG_OK)
         return 2;
     cfg_log(opts, nopts);
-    if (install_signals() != 0) {
+    if (sig_on_stop(on_signal) != 0) {
         cl_error("cannot install signal handlers");
         return 1;
     }

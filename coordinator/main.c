@@ -9,6 +9,7 @@
  * is lost for good, 2 on a configuration error.
  */
 #include "cfg.h"
+#include "sig.h"
 #include "clock.h"
 #include "coord.h"
 #include "ctl.h"
@@ -50,19 +51,6 @@ struct service {
     int err;            /* the mw error that made the emit callback fail */
     uint64_t last_tick; /* ms, monotonic */
 };
-
-static int install_signals(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: a blocking wait returns EINTR */
-    if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
-        return -1;
-    return 0;
-}
 
 /* A returned or nacked publish is lost, not fatal: the resend timer repeats
  * drain/finish for a stage that stays silent. */
@@ -211,7 +199,7 @@ int main(int argc, char **argv)
     rc = parse_config(&cf, &plan, argc, argv);
     if (rc != CFG_OK)
         return rc == CFG_HELP ? 0 : 2;
-    if (install_signals() != 0) {
+    if (sig_on_stop(on_signal) != 0) {
         log_error("coordinator cannot install signal handlers");
         return 1;
     }

@@ -9,6 +9,7 @@
  * pipeline).
  */
 #include "gw.h"
+#include "sig.h"
 
 #include "cfg.h"
 #include "log.h"
@@ -33,19 +34,6 @@ static void on_signal(int sig)
     (void)sig;
     if (signals_seen < 100)
         signals_seen++;
-}
-
-static int install_signals(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal; /* no SA_RESTART: poll() returns EINTR */
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
-        return -1;
-    sa.sa_handler = SIG_IGN;
-    return sigaction(SIGPIPE, &sa, NULL);
 }
 
 /* Helper threads never take SIGINT/SIGTERM: only main's poll sees them. */
@@ -305,7 +293,7 @@ int main(int argc, char **argv)
     if (rc != CFG_OK || finish_config(&cfg) != 0)
         return 2;
     cfg_log(opts, nopts);
-    if (install_signals() != 0) {
+    if (sig_on_stop(on_signal) != 0) {
         log_error("cannot install signal handlers");
         return 1;
     }

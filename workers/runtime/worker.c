@@ -3,6 +3,7 @@
  * topology, and the consume -> handle -> publish -> ack loop (see worker.h).
  */
 #include "cfg.h"
+#include "sig.h"
 #include "clock.h"
 #include "ctl.h"
 #include "log.h"
@@ -20,18 +21,6 @@ static void on_signal(int sig)
 {
     (void)sig;
     stop_signal = 1;
-}
-
-static void install_signals(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal; /* no SA_RESTART: waits return EINTR */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
 }
 
 struct worker_cfg {
@@ -361,7 +350,12 @@ int worker_main(int argc, char **argv, const struct worker_ops *const *ops,
         free(w);
         return 2;
     }
-    install_signals();
+    if (sig_on_stop(on_signal) != 0) {
+        log_error("cannot install signal handlers");
+        free(w->pending);
+        free(w);
+        return 1;
+    }
     w->ctx = op->init(w);
     rc = w->ctx ? start(w, &c) : -1;
     if (rc == 0) {
