@@ -155,7 +155,7 @@ static int run(struct service *sv)
 static int parse_config(struct config *cf, struct plan *p, int argc, char **argv)
 {
     const struct cfg_opt opts[] = {
-        {"AMQP_URL", "amqp-url", CFG_STR, "amqp://guest:guest@127.0.0.1:5672/",
+        {"AMQP_URL", "amqp-url", CFG_STR, MW_DEFAULT_URL,
          0, 0, true, "broker URL", &cf->amqp_url},
         {"CS_REPLICAS", "replicas", CFG_STR, "", 0, 0, false,
          "replicas per stage, e.g. filter=3,agg-q2=2,sink=2", &cf->replicas},

@@ -13,6 +13,7 @@
 
 #include "cfg.h"
 #include "log.h"
+#include "mw.h"
 #include "sockio.h"
 
 #include <errno.h>
@@ -254,7 +255,7 @@ int main(int argc, char **argv)
     struct gw_config cfg;
     struct gw_server srv;
     const struct cfg_opt opts[] = {
-        {"AMQP_URL", "amqp-url", CFG_STR, "amqp://guest:guest@127.0.0.1:5672/", 0,
+        {"AMQP_URL", "amqp-url", CFG_STR, MW_DEFAULT_URL, 0,
          0, true, "message broker URL", &cfg.amqp_url},
         {"GATEWAY_PORT", "port", CFG_INT, "9000", 0, 65535, false,
          "TCP port for clients (0: any free port, logged)", &cfg.port},

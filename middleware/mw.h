@@ -59,6 +59,9 @@ struct mw_meta {
     enum mw_kind kind;
 };
 
+/* The broker every program uses when AMQP_URL is not set. */
+#define MW_DEFAULT_URL "amqp://guest:guest@127.0.0.1:5672/"
+
 enum mw_exchange_type { MW_EXCHANGE_DIRECT, MW_EXCHANGE_FANOUT, MW_EXCHANGE_TOPIC };
 
 struct mw_options {

@@ -32,7 +32,7 @@ static int parse_config(struct worker_cfg *c, int argc, char **argv,
                         const char *prog)
 {
     struct cfg_opt opts[] = {
-        {"AMQP_URL", "amqp-url", CFG_STR, "amqp://guest:guest@127.0.0.1:5672/",
+        {"AMQP_URL", "amqp-url", CFG_STR, MW_DEFAULT_URL,
          0, 0, true, "broker URL", &c->url},
         {"CS_REPLICAS", "replicas", CFG_STR, "", 0, 0, false,
          "replica counts of every stage, e.g. filter=3,agg-q2=2,sink=2",
