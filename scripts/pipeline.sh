@@ -54,10 +54,6 @@ pipeline_wait_log() {
     return 1
 }
 
-_pipeline_free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
 pipeline_start() {
     local stage i n bin port
     : "${B:=build}" "${CS_REPLICAS:=}"
@@ -83,7 +79,7 @@ pipeline_start() {
         pipeline_wait_log "$PIPELINE_LOGS/${PIPELINE_NAMES[$i]}.log" "started stage=" \
             "${PIPELINE_START_TIMEOUT:-30}" || return 1
     done
-    port=${GATEWAY_PORT:-$(_pipeline_free_port)}
+    port=${GATEWAY_PORT:-$(_pick_port)}
     _pipeline_spawn gateway AMQP_URL="$AMQP_URL" CS_REPLICAS="$CS_REPLICAS" \
         GATEWAY_PORT="$port" GATEWAY_BIND=127.0.0.1 "$B/bin/gateway"
     for ((i = 0; i < 200; i++)); do
