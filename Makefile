@@ -14,7 +14,7 @@ CPPFLAGS := -I. -Icommon -Imiddleware -Ipipeline -Iworkers/runtime \
             -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 CFLAGS   := -std=c11 $(OPT) $(WARN) $(SAN) -pthread -MMD -MP
 LDFLAGS  := $(SAN) -pthread
-LDLIBS   := -lrabbitmq -lcsv -luuid -lcjson -lm
+LDLIBS   := -lrabbitmq -lcsv -luuid -lcjson -lz -lm
 
 PROGRAMS :=
 UNIT_LIBS :=
@@ -92,6 +92,7 @@ test-middleware: programs
 test-e2e: programs
 	B=$(B) tests/e2e/run.sh
 	B=$(B) tests/e2e/sessions.sh
+	B=$(B) tests/e2e/gateway_kill.sh
 
 asan:
 	@scripts/deps.sh

@@ -1,11 +1,14 @@
 /*
  * client.h - internal interfaces of the client program: the data set on
  * disk (dataset.c), the connection to the gateway (conn.c), streaming the
- * tables (send.c), receiving the result files (results.c) and the progress
- * line (progress.c). main.c wires them together.
+ * tables (send.c), receiving the result files (results.c), the progress
+ * line (progress.c) and running a session, again when its gateway is lost
+ * (session.c). main.c wires them together.
  *
- * Functions that fail log a clear message (log.h) and return -1; callers
- * only decide the exit status.
+ * Functions that fail return a negative enum cl_status. A CL_FAIL has been
+ * logged (log.h) with a clear message; a CL_LOST or CL_UNREACHABLE is
+ * described in the connection's `why` instead, because whether it is an
+ * error depends on the caller: session.c runs the session again.
  */
 #ifndef CS_CLIENT_H
 #define CS_CLIENT_H
@@ -20,6 +23,17 @@
 
 /* Set by the SIGINT/SIGTERM handler; long waits check it. */
 extern volatile sig_atomic_t cl_stop;
+
+/* Failures (0 is success). */
+enum cl_status {
+    CL_FAIL = -1,        /* for good: bad input, protocol, pipeline, timeout,
+                          * interrupted (logged) */
+    CL_LOST = -2,        /* the gateway connection broke (EOF, reset, any
+                          * socket error) or the gateway sent ERROR
+                          * PROTO_E_BROKER / PROTO_E_SHUTDOWN (see c->why) */
+    CL_UNREACHABLE = -3, /* no session after the connect retries: refused,
+                          * unreachable or busy (see c->why, c->attempts) */
+};
 
 /* ---- dataset.c ---- */
 
@@ -56,31 +70,44 @@ struct cl_conn {
     const char *addr;
     struct proto_decoder dec;
     struct proto_buf out;
-    char session[PROTO_SESSION_LEN + 1];
+    char session[PROTO_SESSION_LEN + 1]; /* "" until WELCOME */
     uint32_t max_frame;
+    uint64_t sent;  /* bytes sent on this connection */
+    int attempts;   /* connection attempts made by cl_conn_open */
+    char why[512];  /* what a CL_LOST / CL_UNREACHABLE was */
 };
 
 /* Connects to addr ("host:port") with `retries` retries (capped exponential
  * backoff, each attempt bounded by timeout_ms), sends HELLO and waits for
- * WELCOME. */
+ * WELCOME. Returns 0 or an enum cl_status; cl_conn_close() is due either
+ * way. addr is borrowed until then. */
 int cl_conn_open(struct cl_conn *c, const char *addr, int retries,
                  int timeout_ms, const char *client_name);
+/* Closes the socket and frees the buffers; why, session and sent stay
+ * readable. Idempotent. */
 void cl_conn_close(struct cl_conn *c);
 
-/* Sends c->out and empties it. */
+/* Sends c->out and empties it. Returns 0 or an enum cl_status. */
 int cl_conn_flush(struct cl_conn *c);
 
-/* Sends a buffer as is (a frame built elsewhere). */
+/* Sends a buffer as is (a frame built elsewhere). Returns 0 or an enum
+ * cl_status (after a failed send, an ERROR the gateway sent before closing
+ * decides which). */
 int cl_conn_send_raw(struct cl_conn *c, const void *p, size_t n);
 
 /* Waits up to timeout_ms (-1: forever) for the next message. Returns 1 with
- * *m filled (its data valid until the next call), 0 on timeout, -1 on error
- * or end of stream (logged). An ERROR message is returned like any other. */
+ * *m filled (its data valid until the next call), 0 on timeout, or an enum
+ * cl_status (CL_LOST at end of stream). An ERROR message is returned like
+ * any other. */
 int cl_conn_recv(struct cl_conn *c, struct proto_msg *m, int timeout_ms);
 
-/* After a failed send: reads an ERROR the gateway may have sent before
- * closing and logs it. */
-void cl_conn_explain(struct cl_conn *c);
+/* Handles an ERROR message m from the gateway: codes PROTO_E_BROKER and
+ * PROTO_E_SHUTDOWN give CL_LOST (c->why says "<what>: <text> (code N)"),
+ * any other is logged the same way and gives CL_FAIL. */
+int cl_conn_error(struct cl_conn *c, const struct proto_msg *m, const char *what);
+
+/* Sleeps ms milliseconds, less if cl_stop gets set. */
+void cl_sleep_ms(int ms);
 
 /* ---- progress.c ---- */
 
@@ -114,7 +141,8 @@ void cl_progress_end(struct cl_progress *p);
 /* ---- send.c ---- */
 
 /* Streams every table (cl_send_order) as TABLE_BEGIN, BATCHes of whole
- * lines of at most batch_bytes, TABLE_END; then DATA_END. Fills rows. */
+ * lines of at most batch_bytes, TABLE_END; then DATA_END. Fills rows.
+ * Returns 0 or an enum cl_status. */
 int cl_send_dataset(struct cl_conn *c, struct cl_dataset *ds, size_t batch_bytes,
                     struct cl_progress *p);
 
@@ -142,13 +170,46 @@ struct cl_results {
 /* Creates the output directory (and parents). */
 int cl_results_init(struct cl_results *r, const char *dir);
 
-/* Receives RESULT frames until RESULT_END, then renames every file into
- * place. timeout_s 0: no limit. On failure no result file is replaced. */
+/* Receives RESULT frames into the hidden temporary files until
+ * RESULT_END, then makes all five durable and only then renames them into
+ * place. timeout_s 0: no limit. Returns 0 or an enum cl_status; on failure
+ * no result file is replaced. */
 int cl_results_receive(struct cl_results *r, struct cl_conn *c, int timeout_s,
                        struct cl_progress *p);
 
-/* Removes temporary files left by a failed receive (and the output folder
- * when this run created it and it stayed empty). */
+/* Discards what a failed receive left (closes and removes the temporary
+ * files, zeroes the counts) so that the session can be received again. */
+void cl_results_reset(struct cl_results *r);
+
+/* cl_results_reset(), then removes the output folder when this run created
+ * it and it stayed empty. */
 void cl_results_fini(struct cl_results *r);
+
+/* ---- session.c ---- */
+
+#define CL_SESSION_RETRIES_MAX 100
+
+struct cl_session_cfg {
+    const char *gateway, *name; /* borrowed */
+    int connect_retries, connect_timeout_ms, result_timeout_s;
+    int retries;                /* re-runs, 0..CL_SESSION_RETRIES_MAX */
+    size_t batch_bytes;
+    bool progress;
+};
+
+/* What happened: the session ids the gateway gave, in order (the last one
+ * is the final session), and how many attempts ran. */
+struct cl_session_log {
+    char ids[CL_SESSION_RETRIES_MAX + 1][PROTO_SESSION_LEN + 1];
+    int nids, attempts;
+};
+
+/* Runs the session: connect, stream ds, receive the results into r. An
+ * attempt that ends CL_LOST (or CL_UNREACHABLE once a session had started)
+ * is run again from scratch, up to cfg->retries times, with backoff 0.5 s
+ * doubling to 8 s (cut short by cl_stop); its partial results are
+ * discarded. Returns 0 or -1 (logged). */
+int cl_session_run(const struct cl_session_cfg *cfg, struct cl_dataset *ds,
+                   struct cl_results *r, struct cl_session_log *sl);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * main.c - the coffee-stream client: streams one data folder to the gateway
- * and writes the five result files (see client.h and docs/PROTOCOL.md).
+ * and writes the five result files (see client.h and docs/PROTOCOL.md); a
+ * session whose gateway is lost runs again (session.c).
  *
  * Exit status: 0 when every result file arrived, 1 on any failure (the
  * message says why), 2 for a configuration error.
@@ -22,6 +23,7 @@ volatile sig_atomic_t cl_stop;
 struct config {
     const char *data_folder, *data_root, *gateway, *output, *name;
     long batch_bytes, retries, connect_timeout_ms, result_timeout_s;
+    long session_retries;
     bool no_progress;
 };
 
@@ -31,13 +33,28 @@ static void on_signal(int sig)
     cl_stop = 1;
 }
 
+/* One line naming the sessions that were lost and run again. */
+static void print_reruns(const struct cl_session_log *sl)
+{
+    int i;
+
+    if (sl->attempts <= 1)
+        return;
+    printf("re-runs   %d after losing the gateway; earlier sessions:",
+           sl->attempts - 1);
+    for (i = 0; i + 1 < sl->nids; i++)
+        printf("%s %s", i ? "," : "", sl->ids[i]);
+    printf("%s\n", sl->nids > 1 ? "" : " none started");
+}
+
 static void print_summary(const struct cl_dataset *ds, const struct cl_results *r,
-                          const char *session, double elapsed)
+                          const struct cl_session_log *sl, double elapsed)
 {
     uint64_t rows = 0, rej = 0;
     int i;
 
-    printf("session   %s\n", session);
+    printf("session   %s\n", sl->ids[sl->nids - 1]);
+    print_reruns(sl);
     printf("%-20s %12s %10s\n", "table", "rows_sent", "rejected");
     for (i = 0; i < PROTO_NTABLES; i++) {
         const struct cl_table *tb = &ds->tables[cl_send_order[i]];
@@ -61,11 +78,19 @@ static void print_summary(const struct cl_dataset *ds, const struct cl_results *
 
 static int run(const struct config *cfg, const char *outdir, const char *name)
 {
+    struct cl_session_cfg scfg = {
+        .gateway = cfg->gateway,
+        .name = name,
+        .connect_retries = (int)cfg->retries,
+        .connect_timeout_ms = (int)cfg->connect_timeout_ms,
+        .result_timeout_s = (int)cfg->result_timeout_s,
+        .retries = (int)cfg->session_retries,
+        .batch_bytes = (size_t)cfg->batch_bytes,
+        .progress = !cfg->no_progress,
+    };
+    struct cl_session_log sl;
     struct cl_dataset ds;
     struct cl_results res;
-    struct cl_progress prog;
-    struct cl_conn conn;
-    size_t batch = (size_t)cfg->batch_bytes;
     double t0 = clock_mono_s();
     int rc = 1, t;
 
@@ -73,32 +98,19 @@ static int run(const struct config *cfg, const char *outdir, const char *name)
         goto out_dataset;
     if (cl_results_init(&res, outdir) != 0)
         goto out_dataset;
-    if (cl_conn_open(&conn, cfg->gateway, (int)cfg->retries,
-                     (int)cfg->connect_timeout_ms, name) != 0)
-        goto out_conn;
-    log_info("session started session=%s gateway=%s folder=%s bytes=%llu",
-             conn.session, cfg->gateway, ds.path,
-             (unsigned long long)ds.total_bytes);
-    if (batch + PROTO_BATCH_PREFIX_LEN - PROTO_HDR_LEN > conn.max_frame) {
-        batch = conn.max_frame - (PROTO_BATCH_PREFIX_LEN - PROTO_HDR_LEN);
-        cl_warn("batch size lowered to %zu bytes: the gateway's frame cap is %u",
-                 batch, conn.max_frame);
+    if (cl_session_run(&scfg, &ds, &res, &sl) != 0) {
+        if (sl.nids > 0)
+            cl_error("session %s failed; no result file was written",
+                     sl.ids[sl.nids - 1]);
+        else
+            cl_error("no session; no result file was written");
+        goto out_results;
     }
-    cl_progress_init(&prog, ds.total_bytes, !cfg->no_progress);
-    if (cl_send_dataset(&conn, &ds, batch, &prog) != 0)
-        goto out_progress;
-    if (cl_results_receive(&res, &conn, (int)cfg->result_timeout_s, &prog) != 0)
-        goto out_progress;
     for (t = 0; t < PROTO_NTABLES; t++)
         ds.tables[t].rejected = res.rejected[t];
-    print_summary(&ds, &res, conn.session, clock_mono_s() - t0);
+    print_summary(&ds, &res, &sl, clock_mono_s() - t0);
     rc = 0;
-out_progress:
-    cl_progress_end(&prog);
-    if (rc != 0)
-        cl_error("session %s failed; no result file was written", conn.session);
-out_conn:
-    cl_conn_close(&conn);
+out_results:
     cl_results_fini(&res);
 out_dataset:
     cl_dataset_fini(&ds);
@@ -129,8 +141,15 @@ int main(int argc, char **argv)
         {"CONNECT_TIMEOUT_MS", "connect-timeout-ms", CFG_INT, "3000", 100, 600000,
          false, "timeout of one connection attempt", &cfg.connect_timeout_ms},
         {"RESULT_TIMEOUT_S", "result-timeout", CFG_INT, "3600", 0, 604800, false,
-         "max seconds to wait for the results after sending (0: no limit)",
+         "max seconds to wait for the results after sending, per attempt "
+         "(0: no limit)",
          &cfg.result_timeout_s},
+        {"SESSION_RETRIES", "session-retries", CFG_INT, "5", 0,
+         CL_SESSION_RETRIES_MAX, false,
+         "re-runs of the whole session (new session, data sent again) when "
+         "the gateway connection is lost or the gateway reports losing the "
+         "broker or shutting down (backoff 0.5 s doubling to 8 s)",
+         &cfg.session_retries},
         {"CLIENT_NAME", "name", CFG_STR, "", 0, 0, false,
          "name shown in the gateway's logs (empty: client-<host>-<pid>)",
          &cfg.name},

@@ -1,8 +1,10 @@
 /*
  * results.c - receives the result files: RESULT chunks are appended, in
  * sequence order, to hidden temporary files in the output folder; only when
- * RESULT_END arrives and every expected file is there are they fsync'ed and
- * renamed into place, so a failed run never leaves a partial result file.
+ * RESULT_END arrives and every expected file is there are they all fsync'ed
+ * and then renamed into place, so a failed run never leaves a partial
+ * result file, and a session run again (session.c) starts from empty
+ * temporary files (cl_results_reset), so no file mixes two sessions.
  */
 #include "client.h"
 #include "clock.h"
@@ -68,17 +70,29 @@ int cl_results_init(struct cl_results *r, const char *dir)
     return 0;
 }
 
-void cl_results_fini(struct cl_results *r)
+void cl_results_reset(struct cl_results *r)
 {
     int i;
 
     for (i = 0; i < CL_NRESULTS; i++) {
-        if (r->f[i].fd >= 0) {
-            close(r->f[i].fd);
-            r->f[i].fd = -1;
-            unlink(r->f[i].tmp);
-        }
+        struct cl_result_file *f = &r->f[i];
+
+        if (f->fd >= 0)
+            (void)close(f->fd);
+        f->fd = -1;
+        /* the name holds our pid: nobody else's file; ENOENT is fine */
+        (void)unlink(f->tmp);
+        f->next_seq = 0;
+        f->bytes = 0;
+        f->records = 0;
+        f->quoted = false;
     }
+    memset(r->rejected, 0, sizeof(r->rejected));
+}
+
+void cl_results_fini(struct cl_results *r)
+{
+    cl_results_reset(r);
     if (r->created && !r->committed)
         (void)rmdir(r->dir); /* only if still empty */
 }
@@ -113,18 +127,18 @@ static int on_chunk(struct cl_results *r, const struct proto_msg *m)
     if (m->u.result.seq != f->next_seq) {
         cl_error("result %s: chunk %u arrived, expected chunk %u", f->name,
                   m->u.result.seq, f->next_seq);
-        return -1;
+        return CL_FAIL;
     }
     if (f->fd < 0) {
         f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (f->fd < 0) {
             cl_error("cannot create %s: %s", f->tmp, strerror(errno));
-            return -1;
+            return CL_FAIL;
         }
     }
     if (write_all(f->fd, m->u.result.data, m->u.result.len) != 0) {
         cl_error("writing %s: %s", f->tmp, strerror(errno));
-        return -1;
+        return CL_FAIL;
     }
     f->next_seq++;
     f->bytes += m->u.result.len;
@@ -133,31 +147,38 @@ static int on_chunk(struct cl_results *r, const struct proto_msg *m)
     return 0;
 }
 
-/* Every file arrived: make them durable and move them into place. */
+/* Every file arrived: make all of them durable first, so that a write
+ * error replaces none, then move them into place. */
 static int commit_files(struct cl_results *r)
 {
     char final[4200];
-    int i;
+    int i, err;
 
     for (i = 0; i < CL_NRESULTS; i++)
         if (r->f[i].fd < 0) {
             cl_error("the gateway ended the session without result file %s",
                       r->f[i].name);
-            return -1;
+            return CL_FAIL;
         }
     for (i = 0; i < CL_NRESULTS; i++) {
         struct cl_result_file *f = &r->f[i];
 
-        if (fsync(f->fd) != 0 || close(f->fd) != 0) {
-            cl_error("writing %s: %s", f->tmp, strerror(errno));
-            return -1;
-        }
+        err = fsync(f->fd) == 0 ? 0 : errno;
+        if (close(f->fd) != 0 && err == 0)
+            err = errno;
         f->fd = -1;
+        if (err != 0) {
+            cl_error("writing %s: %s", f->tmp, strerror(err));
+            return CL_FAIL;
+        }
+    }
+    for (i = 0; i < CL_NRESULTS; i++) {
+        struct cl_result_file *f = &r->f[i];
+
         snprintf(final, sizeof(final), "%s/%s", r->dir, f->name);
         if (rename(f->tmp, final) != 0) {
             cl_error("cannot rename %s to %s: %s", f->tmp, final, strerror(errno));
-            unlink(f->tmp);
-            return -1;
+            return CL_FAIL;
         }
         r->committed = true;
     }
@@ -186,19 +207,19 @@ int cl_results_receive(struct cl_results *r, struct cl_conn *c, int timeout_s,
         if (left <= 0) {
             cl_error("no complete results after %d s (see --result-timeout)",
                       timeout_s);
-            return -1;
+            return CL_FAIL;
         }
         cl_progress_wait(p, t0, files_started(r));
         /* one-second slices: the deadline and the progress line stay live */
         rc = cl_conn_recv(c, &m, left < 1.0 ? (int)(left * 1000) + 1 : 1000);
         if (rc < 0)
-            return -1;
+            return rc;
         if (rc == 0)
             continue;
         switch (m.type) {
         case PROTO_RESULT:
             if (on_chunk(r, &m) != 0)
-                return -1;
+                return CL_FAIL;
             break;
         case PROTO_RESULT_END:
             cl_progress_end(p);
@@ -206,18 +227,16 @@ int cl_results_receive(struct cl_results *r, struct cl_conn *c, int timeout_s,
             if (m.u.result_end.status != 0) {
                 cl_error("the gateway reported a failed session (status %u)",
                           m.u.result_end.status);
-                return -1;
+                return CL_FAIL;
             }
             return commit_files(r);
         case PROTO_ERROR:
             cl_progress_end(p);
-            cl_error("gateway error: %s (code %u)", m.u.error.text,
-                      m.u.error.code);
-            return -1;
+            return cl_conn_error(c, &m, "gateway error");
         default:
             cl_error("unexpected %s from the gateway while waiting for results",
                       proto_type_name(m.type));
-            return -1;
+            return CL_FAIL;
         }
     }
 }

@@ -4,6 +4,8 @@
  * record), and the records are packed into BATCH frames of at most
  * batch_bytes of data, sent straight from the batch buffer (the frame head
  * lives in its headroom). The header line of each file is never sent.
+ * Every function returns 0 or an enum cl_status, passed up unchanged so
+ * that a lost gateway stays distinguishable from bad input.
  */
 #include "client.h"
 
@@ -29,8 +31,8 @@ struct sender {
     size_t rcap;
 };
 
-/* Between batches, a gateway that gave up has sent ERROR: report it now
- * rather than at the next failing write. */
+/* Between batches, a gateway that gave up has sent ERROR (or closed):
+ * report it now rather than at the next failing write. */
 static int check_incoming(struct cl_conn *c)
 {
     struct proto_msg m;
@@ -42,20 +44,25 @@ static int check_incoming(struct cl_conn *c)
     if (rc <= 0)
         return rc;
     if (m.type == PROTO_ERROR)
-        cl_error("gateway error: %s (code %u)", m.u.error.text, m.u.error.code);
-    else
-        cl_error("unexpected %s from the gateway while sending data",
-                  proto_type_name(m.type));
-    return -1;
+        return cl_conn_error(c, &m, "gateway error");
+    cl_error("unexpected %s from the gateway while sending data",
+              proto_type_name(m.type));
+    return CL_FAIL;
 }
 
 static int send_batch(struct sender *s)
 {
+    int rc;
+
     if (s->b.rows == 0)
         return 0;
-    if (proto_batch_prefix(s->b.mem, s->table, s->b.rows, s->b.len) != 0 ||
-        cl_conn_send_raw(s->c, s->b.mem, s->b.headroom + s->b.len) != 0)
-        return -1;
+    if (proto_batch_prefix(s->b.mem, s->table, s->b.rows, s->b.len) != 0) {
+        cl_error("a batch of %zu bytes does not fit in a frame", s->b.len);
+        return CL_FAIL;
+    }
+    rc = cl_conn_send_raw(s->c, s->b.mem, s->b.headroom + s->b.len);
+    if (rc != 0)
+        return rc;
     s->rows += s->b.rows;
     batcher_clear(&s->b);
     return check_incoming(s->c);
@@ -65,17 +72,19 @@ static int add_record(struct sender *s, const char *file,
                       const struct batcher_rec *r)
 {
     enum batcher_add_result a = batcher_add(&s->b, s->rbuf + r->off, r->len);
+    int rc;
 
     if (a == BATCHER_FULL) {
-        if (send_batch(s) != 0)
-            return -1;
+        rc = send_batch(s);
+        if (rc != 0)
+            return rc;
         a = batcher_add(&s->b, s->rbuf + r->off, r->len);
     }
     if (a == BATCHER_TOO_LONG) {
         cl_error("%s:%llu: line of %zu bytes is longer than the batch limit "
                   "(%zu bytes, see --batch-bytes)", file,
                   (unsigned long long)r->line, r->len + 1, s->b.limit);
-        return -1;
+        return CL_FAIL;
     }
     return 0;
 }
@@ -86,15 +95,18 @@ static int drain(struct sender *s, const char *file, struct batcher_scan *sc,
                  size_t len)
 {
     struct batcher_rec r;
+    int rc;
 
-    while (batcher_scan_next(sc, s->rbuf, len, &r) == 1)
-        if (r.line != 1 && add_record(s, file, &r) != 0)
-            return -1;
+    while (batcher_scan_next(sc, s->rbuf, len, &r) == 1) {
+        rc = r.line != 1 ? add_record(s, file, &r) : 0;
+        if (rc != 0)
+            return rc;
+    }
     if (len - sc->start > s->b.limit) {
         cl_error("%s:%llu: line longer than the batch limit (%zu bytes, see "
                   "--batch-bytes)%s", file, (unsigned long long)sc->line,
                   s->b.limit, sc->quoted ? " or an unterminated quoted field" : "");
-        return -1;
+        return CL_FAIL;
     }
     return 0;
 }
@@ -104,11 +116,11 @@ static int send_file(struct sender *s, const char *file)
     struct batcher_scan sc;
     struct batcher_rec r;
     size_t len = 0;
-    int rc = -1, fd = open(file, O_RDONLY);
+    int rc = CL_FAIL, fd = open(file, O_RDONLY);
 
     if (fd < 0) {
         cl_error("cannot open %s: %s", file, strerror(errno));
-        return -1;
+        return CL_FAIL;
     }
     batcher_scan_init(&sc, 1);
     for (;;) {
@@ -124,60 +136,71 @@ static int send_file(struct sender *s, const char *file)
             continue;
         if (n < 0 || cl_stop) {
             cl_error("reading %s: %s", file, cl_stop ? "interrupted" : strerror(errno));
+            rc = CL_FAIL;
             goto out_close;
         }
         if (n == 0)
             break;
         len += (size_t)n;
         cl_progress_add(s->p, (uint64_t)n, proto_table_name(s->table));
-        if (drain(s, file, &sc, len) != 0)
+        rc = drain(s, file, &sc, len);
+        if (rc != 0)
             goto out_close;
     }
     switch (batcher_scan_last(&sc, s->rbuf, len, &r)) {
     case -1:
         cl_error("%s:%llu: quoted field not closed at end of file", file,
                   (unsigned long long)sc.line);
-        goto out_close;
+        rc = CL_FAIL;
+        break;
     case 1:
-        if (r.line != 1 && add_record(s, file, &r) != 0)
-            goto out_close;
+        rc = r.line != 1 ? add_record(s, file, &r) : 0;
         break;
     default:
+        rc = 0;
         break;
     }
-    rc = 0;
 out_close:
     close(fd);
     return rc;
 }
 
+/* Encodes one control frame (which cannot fail but for memory) and sends
+ * it. */
+static int send_ctl(struct cl_conn *c, int enc_rc)
+{
+    if (enc_rc != 0) {
+        cl_error("cannot encode a frame: %s", proto_strerror(enc_rc));
+        return CL_FAIL;
+    }
+    return cl_conn_flush(c);
+}
+
 static int send_table(struct sender *s, struct cl_table *tb)
 {
     size_t i;
+    int rc;
 
     s->table = (uint8_t)tb->id;
     s->rows = 0;
-    if (proto_enc_table_begin(&s->c->out, s->table) != 0 ||
-        cl_conn_flush(s->c) != 0)
-        return -1;
-    for (i = 0; i < tb->nfiles; i++)
-        if (send_file(s, tb->files[i]) != 0)
-            return -1;
-    if (send_batch(s) != 0)
-        return -1;
+    rc = send_ctl(s->c, proto_enc_table_begin(&s->c->out, s->table));
+    for (i = 0; rc == 0 && i < tb->nfiles; i++)
+        rc = send_file(s, tb->files[i]);
+    if (rc == 0)
+        rc = send_batch(s);
+    if (rc != 0)
+        return rc;
     tb->rows = s->rows;
     log_debug("table sent table=%s files=%zu rows=%llu",
               proto_table_name(s->table), tb->nfiles, (unsigned long long)s->rows);
-    if (proto_enc_table_end(&s->c->out, s->table, s->rows) != 0)
-        return -1;
-    return cl_conn_flush(s->c);
+    return send_ctl(s->c, proto_enc_table_end(&s->c->out, s->table, s->rows));
 }
 
 int cl_send_dataset(struct cl_conn *c, struct cl_dataset *ds, size_t batch_bytes,
                     struct cl_progress *p)
 {
     struct sender s;
-    int i, rc = -1;
+    int i, rc = CL_FAIL;
 
     memset(&s, 0, sizeof(s));
     s.c = c;
@@ -188,12 +211,11 @@ int cl_send_dataset(struct cl_conn *c, struct cl_dataset *ds, size_t batch_bytes
         cl_error("out of memory for the send buffers");
         goto out_free;
     }
-    for (i = 0; i < PROTO_NTABLES; i++)
-        if (send_table(&s, &ds->tables[cl_send_order[i]]) != 0)
-            goto out_free;
-    if (proto_enc_data_end(&c->out) != 0 || cl_conn_flush(c) != 0)
-        goto out_free;
     rc = 0;
+    for (i = 0; rc == 0 && i < PROTO_NTABLES; i++)
+        rc = send_table(&s, &ds->tables[cl_send_order[i]]);
+    if (rc == 0)
+        rc = send_ctl(c, proto_enc_data_end(&c->out));
 out_free:
     batcher_fini(&s.b);
     free(s.rbuf);

@@ -5,24 +5,40 @@
  * (common/ctl.h), feeds them to coord_handle() one at a time, and publishes
  * what the machine emits through a callback. Nothing here blocks.
  *
+ * Progress is counted in *flows*: the messages of one stream into one queue
+ * (stream "transactions" into queue "agg-q3.1"), with ids (seqs) 0..n-1.
+ * Per session, every flow has
+ *   expected  n, declared by the done messages of the stage that feeds the
+ *             queue (the gateway for filter queues). Declarations are
+ *             idempotent: every copy declares the same n, and a different n
+ *             is logged as a violation and ignored;
+ *   ids       the set of ids the consuming stage reported processed, the
+ *             union of every report of every replica, so duplicated, late,
+ *             replayed or re-sent reports change nothing, and a replica that
+ *             restarts with empty memory cannot lower what was counted.
+ *
  * Per session and stage:
  *
  *   WAITING   --(every upstream stage COMPLETE)-------> send drain  DRAINING
- *   DRAINING  --(for each input queue q:
- *                sum over replicas of processed[q]
- *                == expected[q])-------------------------> send finish FINISHING
- *   FINISHING --(done from every replica 0..N-1)-------------------> COMPLETE
+ *   DRAINING  --(every flow into the stage's queues
+ *                has ids == {0..n-1})----------------------> send finish FINISHING
+ *   FINISHING --(done from every replica; from any one
+ *                for a stateless stage: the filter)----------------> COMPLETE
  *
- * expected[q] is the sum of counts[q] of the done messages of the stages
- * that feed q; processed[q][r] is the largest count replica r reported for q
- * (reports are cumulative, so duplicates and stale reports change nothing).
- * The gateway stage has no drain/finish: it is COMPLETE on its one done.
- * When the sink is COMPLETE the session is over and its state is freed.
+ * The gateway stage has no drain/finish: it is COMPLETE on its done. When
+ * the sink is COMPLETE the session is over and its state is freed. Rejected
+ * rows come with the reports, per input id, and are added once per id.
  *
- * Messages for sessions that ended (completed or aborted) are ignored: a
- * bounded ring of recently ended ids (COORD_TOMBSTONES) keeps late,
- * redelivered messages from resurrecting state. Memory is otherwise
- * proportional to the number of active sessions.
+ * A replica that (re)starts sends hello: it gets drain or finish again for
+ * every session its stage is draining or finishing, and abort for every
+ * session it still holds that already ended.
+ *
+ * Messages for sessions that ended (completed or aborted) are ignored:
+ * tombstones (common/tombs.h, optionally persisted by the caller) keep late,
+ * redelivered messages from resurrecting state. A done or report for a
+ * session not seen yet creates it (its session_start may be redelivered
+ * after them when the coordinator restarts). Memory is proportional to the
+ * active sessions and their flows.
  */
 #ifndef CS_COORD_H
 #define CS_COORD_H
@@ -35,29 +51,30 @@
 
 struct ctl_msg;
 struct coord;
+struct tombs;
 
-/* How many ended session ids are remembered (oldest forgotten first). */
+/* How many ended session ids an own tombstone set remembers. */
 #define COORD_TOMBSTONES 4096
 
 enum coord_err {
     COORD_OK = 0,
-    COORD_ERR_NOMEM = -1, /* a new session could not be allocated */
+    COORD_ERR_NOMEM = -1, /* a session or flow could not be allocated */
     COORD_ERR_EMIT = -2,  /* the emit callback failed (it reports why) */
 };
 
 enum coord_state {
     COORD_WAITING = 0, /* some upstream stage is not complete yet */
-    COORD_DRAINING,    /* drain sent, waiting for processed == expected */
-    COORD_FINISHING,   /* finish sent, waiting for every replica's done */
-    COORD_COMPLETE,    /* every replica sent done */
+    COORD_DRAINING,    /* drain sent, waiting for every flow's ids */
+    COORD_FINISHING,   /* finish sent, waiting for the replicas' done */
+    COORD_COMPLETE,    /* done */
 };
 
-/* Called for every message the machine sends. `routing_key` is a stage name
- * or PLAN_CONTROL_ALL; `m` and `routing_key` are borrowed for the duration
- * of the call. Returns 0, or a negative value on failure: the machine then
- * stops emitting for the current call (its state has already advanced) and
- * coord_handle()/coord_tick() return COORD_ERR_EMIT, which the caller should
- * treat as fatal. */
+/* Called for every message the machine sends. `routing_key` is a stage name,
+ * "<stage>.<replica>" (one replica) or PLAN_CONTROL_ALL; `m` and
+ * `routing_key` are borrowed for the duration of the call. Returns 0, or a
+ * negative value on failure: the machine then stops emitting for the
+ * current call (its state has already advanced) and coord_handle() and
+ * friends return COORD_ERR_EMIT, which the caller should treat as fatal. */
 typedef int (*coord_emit_fn)(void *arg, const char *routing_key,
                              const struct ctl_msg *m);
 
@@ -68,34 +85,43 @@ struct coord_stats {
     uint64_t started;    /* sessions registered */
     uint64_t completed;  /* sessions whose sink completed */
     uint64_t aborted;    /* sessions dropped by an abort */
-    uint64_t violations; /* processed > expected observed */
-    uint64_t ignored;    /* messages ignored (unknown/ended session, bad field) */
-    uint64_t resent;     /* drain/finish messages re-sent by coord_tick */
+    uint64_t violations; /* ids beyond expected, or conflicting declarations */
+    uint64_t ignored;    /* messages ignored (ended session, bad field) */
+    uint64_t resent;     /* drain/finish messages re-sent (timer, hello, resume) */
 };
 
-/* Creates a machine for plan p (copied). NULL on allocation failure. */
-struct coord *coord_create(const struct plan *p);
+/* Creates a machine for plan p (copied). `tombs` (borrowed, must outlive
+ * the machine) holds the ended sessions, e.g. loaded from a state directory;
+ * NULL: an own in-memory set of COORD_TOMBSTONES. NULL on allocation
+ * failure. */
+struct coord *coord_create(const struct plan *p, struct tombs *tombs);
 
-/* Frees everything. NULL is a no-op. */
+/* Frees everything (not a borrowed tombstone set). NULL is a no-op. */
 void coord_destroy(struct coord *c);
 
 /* Replaces the clock (default: CLOCK_MONOTONIC). `arg` is borrowed until
  * the machine is destroyed or the clock replaced. For tests. */
 void coord_set_clock(struct coord *c, coord_clock_fn fn, void *arg);
 
-/* A stage that stays DRAINING or FINISHING for `ms` without progress (a
- * report that raises a count, or a new done) gets its drain or finish again
- * on the next coord_tick(): a control message can be lost when a stage has no
- * bound control queue for a moment (replicas restarting). 0 (the default)
- * disables resends. Workers must treat repeated drain/finish as no-ops. */
+/* A stage that stays DRAINING or FINISHING for `ms` without progress (ids
+ * added, or a new done) gets its drain or finish again on the next
+ * coord_tick(). 0 (the default) disables resends. Workers treat repeated
+ * drain/finish as no-ops. */
 void coord_set_resend(struct coord *c, uint64_t ms);
 
 /* Applies one control message (borrowed) and emits the resulting messages
- * through emit(arg, ...), in order. Invalid fields, unknown or ended
- * sessions are logged and ignored (that is not an error).
+ * through emit(arg, ...), in order. Invalid fields and ended sessions are
+ * logged and ignored (that is not an error).
  * Returns 0, COORD_ERR_NOMEM or COORD_ERR_EMIT. */
 int coord_handle(struct coord *c, const struct ctl_msg *in, coord_emit_fn emit,
                  void *arg) __attribute__((warn_unused_result));
+
+/* Re-sends drain/finish to every stage of every active session that is
+ * draining or finishing: after the machine was rebuilt by replaying its log
+ * (with an emit that discards), so that commands lost with the previous
+ * process reach the workers. Returns 0 or COORD_ERR_EMIT. */
+int coord_resume(struct coord *c, coord_emit_fn emit, void *arg)
+    __attribute__((warn_unused_result));
 
 /* Re-sends drain/finish to stages silent for the resend interval (see
  * coord_set_resend). It scans every active session: call it about once a
@@ -111,24 +137,27 @@ bool coord_stopping(const struct coord *c);
 /* Number of active sessions. */
 size_t coord_sessions(const struct coord *c);
 
+/* True when `session` is active. */
+bool coord_active(const struct coord *c, const char *session);
+
 /* State of stage s of an active session (enum coord_state), or -1 when the
  * session is not active or s is out of range. */
 int coord_stage_state(const struct coord *c, const char *session,
                       enum plan_stage_id s);
 
-/* Processed (summed over replicas) and expected counts of input queue
- * `queue` (e.g. "agg-q2.1") of an active session. Returns 0, or -1 when the
- * session is not active or the queue unknown. */
+/* Processed ids (summed over the queue's flows) and expected messages
+ * (declared so far) of input queue `queue` (e.g. "agg-q2.1") of an active
+ * session. Returns 0, or -1 when the session is not active or the queue
+ * unknown. */
 int coord_queue_counts(const struct coord *c, const char *session,
                        const char *queue, int64_t *processed, int64_t *expected);
 
-/* Rejected rows of table t reported by the done messages of stage s so far
- * (0 when the session is not active). */
+/* Rejected rows of table t reported by stage s so far (0 when the session
+ * is not active). */
 int64_t coord_rejected(const struct coord *c, const char *session,
                        enum plan_stage_id s, enum plan_table t);
 
-/* True when the session ended (completed or aborted) recently enough to be
- * remembered among the last COORD_TOMBSTONES. */
+/* True when the session ended (completed or aborted) and is remembered. */
 bool coord_ended(const struct coord *c, const char *session);
 
 void coord_get_stats(const struct coord *c, struct coord_stats *out);

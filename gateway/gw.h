@@ -27,8 +27,8 @@
 #define GW_NRESULTS 5
 
 struct gw_config {
-    const char *amqp_url, *bind_addr, *id_opt, *replicas;
-    long port, max_frame, idle_timeout_s, max_sessions;
+    const char *amqp_url, *bind_addr, *id_opt, *replicas, *state_dir, *fsync;
+    long port, max_frame, idle_timeout_s, max_sessions, lock_wait_s;
     char id[GW_ID_MAX + 1];   /* effective GATEWAY_ID */
     char results_queue[96];   /* gateway.<id>.results */
     struct plan plan;
@@ -136,11 +136,31 @@ bool gw_session_set_end(struct gw_session *s, enum gw_end end, uint16_t code,
 int gw_session_sendv(struct gw_session *s, struct iovec *iov, int iovcnt);
 int gw_session_send(struct gw_session *s, const void *p, size_t n);
 
+/* ---- journal.c: open sessions, for recovery after a crash ---- */
+
+struct gw_journal;
+
+/* Opens (locking) CS_STATE_DIR/gateway-<id> and reads the journal the
+ * previous run left. NULL on failure (logged). */
+struct gw_journal *gw_journal_open(const struct gw_config *cfg);
+
+/* The sessions the previous run left open (up to max ids into `ids`,
+ * borrowed until the next journal call); returns how many there are. */
+size_t gw_journal_orphans(const struct gw_journal *j, const char **ids, size_t max);
+
+/* Records that session `id` starts / ended (durable on return). 0 or
+ * -errno. Thread-safe. */
+int gw_journal_start(struct gw_journal *j, const char *id);
+int gw_journal_end(struct gw_journal *j, const char *id);
+
+void gw_journal_close(struct gw_journal *j);
+
 /* ---- session.c ---- */
 
 struct gw_server {
     const struct gw_config *cfg;
     struct gw_registry *reg;
+    struct gw_journal *journal;
 };
 
 struct gw_session_arg {

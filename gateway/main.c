@@ -12,6 +12,10 @@
 #include "sig.h"
 
 #include "cfg.h"
+#include "ctl.h"
+#include "fault.h"
+#include "state.h"
+#include "topo.h"
 #include "log.h"
 #include "mw.h"
 #include "sockio.h"
@@ -76,8 +80,9 @@ static int finish_config(struct gw_config *cfg)
         host[24] = '\0';
         host[strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                           "0123456789-_.")] = '\0';
-        snprintf(cfg->id, sizeof(cfg->id), "gw-%.24s-%ld", host[0] ? host : "host",
-                 (long)getpid());
+        /* Stable across restarts: a restarted gateway takes over its
+         * predecessor's results queue and session journal. */
+        snprintf(cfg->id, sizeof(cfg->id), "gw-%.24s", host[0] ? host : "host");
     }
     snprintf(cfg->results_queue, sizeof(cfg->results_queue), "gateway.%s.results",
              cfg->id);
@@ -220,6 +225,63 @@ static int listen_port(int lfd)
     }
 }
 
+/* Publishes abort for up to n orphan sessions and waits for the confirms. */
+static int publish_aborts(struct gw_server *srv, struct mw_conn *c,
+                          struct ctl_msg *m, const char **ids, size_t n)
+{
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; rc == 0 && i < n; i++) {
+        ctl_init(m, CTL_ABORT, ids[i]);
+        snprintf(m->reason, sizeof(m->reason), "the gateway serving the session "
+                 "restarted: its client lost the connection");
+        rc = topo_send_ctl(c, NULL, m, srv->cfg->id);
+        log_info("session abort session=%s reason=\"left open by the previous "
+                 "run of this gateway\"", ids[i]);
+    }
+    return rc == 0 ? mw_flush(c) : rc;
+}
+
+/* Aborts the sessions a previous run of this gateway left open (their
+ * clients lost their connection with it), then forgets them. 0 or -1
+ * (logged). */
+static int abort_orphans(struct gw_server *srv)
+{
+    const char *ids[256];
+    size_t n, i;
+    struct mw_options o;
+    struct ctl_msg *m = NULL;
+    struct mw_conn *c = NULL;
+    int rc = 0;
+
+    if (gw_journal_orphans(srv->journal, ids, 256) == 0)
+        return 0;
+    memset(&o, 0, sizeof(o));
+    o.url = srv->cfg->amqp_url;
+    o.name = "gateway recovery";
+    if ((c = mw_connect(&o, &rc)) == NULL || (m = ctl_new(CTL_ABORT, NULL)) == NULL) {
+        log_error("cannot abort the sessions left open by the previous run: %s",
+                  c ? "out of memory" : mw_strerror(rc));
+        mw_close(c);
+        return -1;
+    }
+    while (rc == 0 && (n = gw_journal_orphans(srv->journal, ids, 256)) > 0) {
+        n = n < 256 ? n : 256;
+        if ((rc = publish_aborts(srv, c, m, ids, n)) != 0) {
+            log_error("cannot publish aborts: %s", mw_strerror(rc));
+            break;
+        }
+        /* From the last: ids[] points into the journal's list. */
+        for (i = n; rc == 0 && i-- > 0;)
+            if ((rc = gw_journal_end(srv->journal, ids[i])) != 0)
+                log_error("cannot update the session journal: %s", strerror(-rc));
+    }
+    free(m);
+    mw_close(c);
+    return rc == 0 ? 0 : -1;
+}
+
 static int serve(struct gw_server *srv)
 {
     char port[16];
@@ -233,10 +295,17 @@ static int serve(struct gw_server *srv)
                   strerror(-lfd));
         return 1;
     }
+    srv->journal = gw_journal_open(srv->cfg);
+    if (srv->journal == NULL) {
+        close(lfd);
+        return 1;
+    }
     block_signals(true);
     res = gw_results_start(srv);
     block_signals(false);
-    if (res == NULL) {
+    if (res == NULL || abort_orphans(srv) != 0) {
+        gw_results_stop(res);
+        gw_journal_close(srv->journal);
         close(lfd);
         return 1;
     }
@@ -246,6 +315,7 @@ static int serve(struct gw_server *srv)
     close(lfd);
     drain_sessions(srv);
     gw_results_stop(res);
+    gw_journal_close(srv->journal);
     log_info("gateway stopped id=%s", srv->cfg->id);
     return 0;
 }
@@ -262,8 +332,12 @@ int main(int argc, char **argv)
         {"GATEWAY_BIND", "bind", CFG_STR, "0.0.0.0", 0, 0, false,
          "address to listen on", &cfg.bind_addr},
         {"GATEWAY_ID", "id", CFG_STR, "", 0, 0, false,
-         "gateway id: results routing key, producer name (empty: gw-<host>-<pid>)",
-         &cfg.id_opt},
+         "gateway id: results routing key, producer name, state directory; "
+         "one running gateway per id (empty: gw-<host>)", &cfg.id_opt},
+        {"GATEWAY_LOCK_WAIT_S", "lock-wait", CFG_INT, "60", 0, 3600, false,
+         "how long to wait for the id of a gateway that died but still looks "
+         "alive to the broker", &cfg.lock_wait_s},
+        STATE_CFG_OPTS(&cfg.state_dir, &cfg.fsync),
         {"CS_REPLICAS", "replicas", CFG_STR, "", 0, 0, false,
          "replica spec, e.g. filter=3,agg-q2=2,sink=2 (unnamed stages: 1)",
          &cfg.replicas},
@@ -291,7 +365,8 @@ int main(int argc, char **argv)
                    "LOG_LEVEL\n(error|warn|info|debug) sets the log level.");
     if (rc == CFG_HELP)
         return 0;
-    if (rc != CFG_OK || finish_config(&cfg) != 0)
+    if (rc != CFG_OK || finish_config(&cfg) != 0 ||
+        state_check_fsync(cfg.fsync) != 0 || fault_init() != 0)
         return 2;
     cfg_log(opts, nopts);
     if (sig_on_stop(on_signal) != 0) {

@@ -10,6 +10,7 @@
 #include "gw.h"
 
 #include "ctl.h"
+#include "fault.h"
 #include "log.h"
 #include "mw.h"
 #include "topo.h"
@@ -92,6 +93,7 @@ static void send_chunk(struct gw_results *r, struct gw_session *s, int file,
         iov[0].iov_len = r->out.len;
         iov[1].iov_base = (void *)(uintptr_t)data;
         iov[1].iov_len = n;
+        FAULT_POINT("gateway.mid_results");
         rc = gw_session_sendv(s, iov, n ? 2 : 1);
         if (rc != 0) {
             log_debug("result not delivered session=%s file=%s err=%s", s->id,
@@ -240,6 +242,36 @@ static void on_delivery(struct gw_results *r, const struct mw_delivery *d)
     gw_registry_put(reg, s);
 }
 
+static void sleep_ms(int ms);
+
+/* The results queue is durable (results survive a broker restart, and a
+ * restarted gateway gets what was sent while it was down), so one gateway
+ * id must be one process: an exclusive lock queue, freed by the broker
+ * when its holder dies, fences a second one. A killed predecessor may
+ * still hold it for a moment, so this waits up to lock_wait_s. */
+static int claim_id(struct gw_results *r, struct mw_conn *c)
+{
+    const struct gw_config *cfg = r->srv->cfg;
+    char q[GW_ID_MAX + 24];
+    long waited_ms = 0;
+    int err;
+
+    snprintf(q, sizeof(q), "gateway-lock.%s", cfg->id);
+    while ((err = mw_declare_queue(c, q, MW_QUEUE_EXCLUSIVE, NULL, 0)) ==
+               MW_ERR_PROTOCOL &&
+           waited_ms < cfg->lock_wait_s * 1000 && !atomic_load(&r->stop)) {
+        if (waited_ms == 0)
+            log_warn("GATEWAY_ID=%s is held by another gateway: waiting up to "
+                     "%ld s for it", cfg->id, cfg->lock_wait_s);
+        sleep_ms(250);
+        waited_ms += 250;
+    }
+    if (err == MW_ERR_PROTOCOL)
+        log_error("another gateway runs with GATEWAY_ID=%s: give each gateway "
+                  "its own id", cfg->id);
+    return err;
+}
+
 static struct mw_conn *results_connect(struct gw_results *r)
 {
     const struct gw_config *cfg = r->srv->cfg;
@@ -260,15 +292,16 @@ static struct mw_conn *results_connect(struct gw_results *r)
     }
     err = topo_declare_control(c);
     if (err == 0)
-        err = mw_declare_queue(c, cfg->results_queue, MW_QUEUE_EXCLUSIVE, NULL, 0);
+        err = claim_id(r, c);
+    if (err == 0)
+        err = mw_declare_queue(c, cfg->results_queue, MW_QUEUE_DURABLE, NULL, 0);
     if (err == 0)
         err = mw_bind(c, cfg->results_queue, PLAN_RESULTS_EXCHANGE, cfg->id);
     if (err == 0)
         err = mw_consume(c, cfg->results_queue);
     if (err != 0) {
-        log_error("cannot set up the results queue %s: %s (is another gateway "
-                  "using GATEWAY_ID=%s?)", cfg->results_queue, mw_strerror(err),
-                  cfg->id);
+        log_error("cannot set up the results queue %s: %s", cfg->results_queue,
+                  mw_strerror(err));
         mw_close(c);
         return NULL;
     }
@@ -332,9 +365,8 @@ static void send_shutdown(struct gw_results *r)
         log_info("shutdown sent to the coordinator");
 }
 
-/* The exclusive results queue is deleted with a lost connection and
- * re-declared empty: results in flight then may be gone, so the sessions
- * waiting for theirs fail now instead of waiting forever. */
+/* The results queue is durable: results in flight wait there while the
+ * connection is restored, so sessions keep waiting for theirs. */
 static void check_reconnect(struct gw_results *r, unsigned *seen)
 {
     unsigned n = mw_reconnects(r->conn);
@@ -342,10 +374,8 @@ static void check_reconnect(struct gw_results *r, unsigned *seen)
     if (n == *seen)
         return;
     *seen = n;
-    log_warn("results connection was restored: failing the sessions waiting "
-             "for results");
-    gw_registry_kick(r->srv->reg, true, PROTO_E_BROKER, "the gateway's results "
-                     "queue was lost with a broker connection; retry");
+    log_warn("results connection was restored queue=%s",
+             r->srv->cfg->results_queue);
 }
 
 static void *results_main(void *arg)

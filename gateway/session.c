@@ -11,6 +11,7 @@
 #include "clock.h"
 
 #include "ctl.h"
+#include "fault.h"
 #include "log.h"
 #include "mw.h"
 #include "sockio.h"
@@ -229,6 +230,11 @@ static int sess_start(struct sess *x)
                          mw_strerror(rc));
     uuid_generate_random(u);
     uuid_unparse_lower(u, id);
+    /* Journaled first: if this gateway dies, the next one aborts it. */
+    rc = gw_journal_start(x->srv->journal, id);
+    if (rc != 0)
+        return sess_fail(x, PROTO_E_INTERNAL, "the gateway cannot write its "
+                         "session journal: %s", strerror(-rc));
     gw_registry_set_id(x->srv->reg, x->s, id);
     ctl_init(&msg, CTL_SESSION_START, id);
     snprintf(msg.reply_to, sizeof(msg.reply_to), "%s", x->cfg->id);
@@ -307,6 +313,7 @@ static int on_batch(struct sess *x, const struct proto_msg *m)
     x->batches[m->u.batch.table]++;
     x->rows[m->u.batch.table] += m->u.batch.rows;
     x->bytes += m->u.batch.len;
+    FAULT_POINT("gateway.mid_stream");
     return OUT_OK;
 }
 
@@ -314,27 +321,30 @@ static int on_batch(struct sess *x, const struct proto_msg *m)
  * many batches each filter queue got. */
 static int on_data_end(struct sess *x)
 {
-    struct ctl_msg msg;
+    struct ctl_msg msgbuf, *msg = &msgbuf;
     char key[PLAN_NAME_MAX];
     int t, rc;
 
     if (x->open_table >= 0)
         return sess_fail(x, PROTO_E_PROTOCOL, "DATA_END while table %s is open",
                          plan_table_name((enum plan_table)x->open_table));
-    ctl_init(&msg, CTL_DONE, x->s->id);
-    snprintf(msg.stage, sizeof(msg.stage), "%s", plan_stage_name(PLAN_GATEWAY));
-    msg.replica = 0;
+    ctl_init(msg, CTL_DONE, x->s->id);
+    snprintf(msg->stage, sizeof(msg->stage), "%s", plan_stage_name(PLAN_GATEWAY));
+    msg->replica = 0;
     for (t = 0; t < PLAN_NTABLES; t++) {
-        plan_queue(PLAN_FILTER, plan_table_name((enum plan_table)t), key,
-                   sizeof(key));
-        if (ctl_add(&msg, 0, key, (int64_t)x->batches[t]) != 0)
+        const char *table = plan_table_name((enum plan_table)t);
+
+        plan_queue(PLAN_FILTER, table, key, sizeof(key));
+        if (ctl_set_flow(msg, key, table, (int64_t)x->batches[t]) != 0)
             return sess_fail(x, PROTO_E_INTERNAL, "too many counts");
     }
     rc = mw_flush(x->conn);
+    FAULT_POINT("gateway.after_confirm_before_done");
     if (rc == 0)
-        rc = topo_send_ctl(x->conn, NULL, &msg, x->cfg->id);
+        rc = topo_send_ctl(x->conn, NULL, msg, x->cfg->id);
     if (rc == 0)
         rc = mw_flush(x->conn);
+    FAULT_POINT("gateway.after_done");
     if (rc != 0)
         return sess_fail(x, PROTO_E_BROKER, "confirming the data failed: %s",
                          mw_strerror(rc));
@@ -419,7 +429,7 @@ static int sess_loop(struct sess *x)
     }
 }
 
-static void sess_publish_abort(struct sess *x)
+static int sess_publish_abort(struct sess *x)
 {
     struct ctl_msg msg;
     int rc;
@@ -427,15 +437,31 @@ static void sess_publish_abort(struct sess *x)
     if (x->conn == NULL)
         x->conn = sess_connect(x, 3);
     if (x->conn == NULL)
-        return;
+        return MW_ERR_CONNECT;
     ctl_init(&msg, CTL_ABORT, x->s->id);
     snprintf(msg.reason, sizeof(msg.reason), "%.255s", x->reason);
     rc = topo_send_ctl(x->conn, NULL, &msg, x->cfg->id);
     if (rc == 0)
         rc = mw_flush(x->conn);
     if (rc != 0)
-        log_warn("publishing abort failed session=%s err=%s", x->s->id,
-                 mw_strerror(rc));
+        log_warn("publishing abort failed session=%s err=%s (the next start of "
+                 "this gateway aborts it)", x->s->id, mw_strerror(rc));
+    return rc;
+}
+
+/* The session's outcome is settled: it leaves the journal (an aborted one
+ * only once the pipeline was told). */
+static void sess_settle(struct sess *x, int out)
+{
+    int rc = 0;
+
+    if (!x->started)
+        return;
+    if (out == OUT_ABORT)
+        rc = sess_publish_abort(x);
+    if (rc == 0 && (rc = gw_journal_end(x->srv->journal, x->s->id)) != 0)
+        log_warn("session journal not updated session=%s: %s", x->s->id,
+                 strerror(-rc));
 }
 
 /* Takes the socket from the session (no more writes by anyone) and closes
@@ -506,8 +532,7 @@ void *gw_session_main(void *arg)
         status = "failed";
     else
         status = x.started ? "aborted" : "rejected";
-    if (out == OUT_ABORT && x.started)
-        sess_publish_abort(&x);
+    sess_settle(&x, out);
     sess_log_end(&x, status);
 
     mw_close(x.conn);

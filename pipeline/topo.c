@@ -39,17 +39,39 @@ int topo_declare_control(struct mw_conn *c)
     return rc;
 }
 
-int topo_declare_replica_control(struct mw_conn *c, enum plan_stage_id s,
-                                 char *out, size_t n)
+void topo_control_queue(enum plan_stage_id s, int replica, char *out, size_t n)
 {
+    snprintf(out, n, "ctl.%s.%d", plan_stage_name(s), replica);
+}
+
+int topo_declare_replica_control(struct mw_conn *c, enum plan_stage_id s,
+                                 int replica, char *out, size_t n)
+{
+    char key[PLAN_NAME_MAX + 16];
     int rc = topo_declare_control(c);
 
+    topo_control_queue(s, replica, out, n);
+    snprintf(key, sizeof(key), "%s.%d", plan_stage_name(s), replica);
     if (rc == 0)
-        rc = mw_declare_queue(c, "", MW_QUEUE_EXCLUSIVE, out, n);
+        rc = mw_declare_queue(c, out, MW_QUEUE_DURABLE, NULL, 0);
     if (rc == 0)
         rc = mw_bind(c, out, PLAN_CONTROL_EXCHANGE, plan_stage_name(s));
     if (rc == 0)
+        rc = mw_bind(c, out, PLAN_CONTROL_EXCHANGE, key);
+    if (rc == 0)
         rc = mw_bind(c, out, PLAN_CONTROL_EXCHANGE, PLAN_CONTROL_ALL);
+    return rc;
+}
+
+int topo_declare_all_control(struct mw_conn *c, const struct plan *p)
+{
+    char q[PLAN_NAME_MAX + 16];
+    int s, i, rc = 0;
+
+    for (s = PLAN_FILTER; rc == 0 && s < PLAN_NSTAGES; s++)
+        for (i = 0; rc == 0 && i < p->replicas[s]; i++)
+            rc = topo_declare_replica_control(c, (enum plan_stage_id)s, i, q,
+                                              sizeof(q));
     return rc;
 }
 

@@ -20,11 +20,23 @@ int topo_declare_stage(struct mw_conn *c, const struct plan *p,
  * durable coordinator queue. */
 int topo_declare_control(struct mw_conn *c) MW_WARN_UNUSED;
 
-/* Declares an exclusive, server-named control queue for one replica of
- * stage s, bound to cs.control with keys "<stage>" and "all". The queue
- * name is written to out (size n). */
+/* Name of the durable control queue of replica `replica` of stage s:
+ * "ctl.<stage>.<replica>". */
+void topo_control_queue(enum plan_stage_id s, int replica, char *out, size_t n);
+
+/* Declares the control queue of one replica of stage s: durable (control
+ * messages wait there while the replica is down, so a restarted replica
+ * gets what was sent meanwhile), bound to cs.control with the keys
+ * "<stage>" (the whole stage), "<stage>.<replica>" (this replica) and "all".
+ * Also declares the control plane (topo_declare_control). The queue name is
+ * written to out (size n). */
 int topo_declare_replica_control(struct mw_conn *c, enum plan_stage_id s,
-                                 char *out, size_t n) MW_WARN_UNUSED;
+                                 int replica, char *out, size_t n) MW_WARN_UNUSED;
+
+/* Declares the control queues of every replica of every stage of plan p, so
+ * that no control message is unroutable even while every replica of a stage
+ * is down (or has never started). */
+int topo_declare_all_control(struct mw_conn *c, const struct plan *p) MW_WARN_UNUSED;
 
 struct ctl_msg;
 

@@ -4,8 +4,8 @@
 set -euo pipefail
 
 PKGS=(gcc make pkg-config librabbitmq-dev libcsv-dev uuid-dev libcjson-dev
-      libcmocka-dev rabbitmq-server sqlite3 python3 curl procps iproute2
-      clang libclang-rt-14-dev valgrind)
+      zlib1g-dev libcmocka-dev rabbitmq-server sqlite3 python3 curl procps
+      iproute2 clang libclang-rt-14-dev valgrind)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -8,6 +8,12 @@
 #   pipeline_start            -> exports GATEWAY_ADDR, PIPELINE_LOGS
 #   pipeline_stop             -> SIGTERM to everything, waits, exit statuses
 #   pipeline_replicas STAGE   -> replica count of STAGE in $CS_REPLICAS
+#   pipeline_restart NAME [SIG [VAR=VALUE...]]
+#                             -> SIG (default KILL) to process NAME
+#                                (coordinator, gateway, filter-0, agg-q2-1,
+#                                ...), then the same command again (same
+#                                environment but VAR=VALUE, same port for
+#                                the gateway); updates PIPELINE_PIDS
 
 PIPELINE_PIDS=()
 PIPELINE_NAMES=()
@@ -61,6 +67,8 @@ pipeline_start() {
     PIPELINE_LOGS=${PIPELINE_LOGS:-$(mktemp -d /tmp/cs-pipeline.XXXXXX)}
     mkdir -p "$PIPELINE_LOGS"
     export PIPELINE_LOGS
+    # Write-ahead logs of the stateful processes: private to this pipeline.
+    export CS_STATE_DIR=${PIPELINE_STATE_DIR:-$PIPELINE_LOGS/state}
     cleanup_add pipeline_kill
     _pipeline_spawn coordinator AMQP_URL="$AMQP_URL" CS_REPLICAS="$CS_REPLICAS" \
         "$B/bin/coordinator"
@@ -138,4 +146,49 @@ pipeline_kill() {
     [ ${#PIPELINE_PIDS[@]} -gt 0 ] || return 0
     kill -KILL "${PIPELINE_PIDS[@]}" 2>/dev/null || true
     PIPELINE_PIDS=()
+}
+
+# pipeline_restart NAME [SIGNAL [VAR=VALUE...]]: what a supervisor does when a
+# process dies. Sends SIGNAL (default KILL) to the running process NAME, waits
+# until it is gone (SIGKILL after 20 s), and starts it again with the same
+# command line, environment (VAR=VALUE added or replaced) and working
+# directory, read from /proc before the signal (so NAME must still be
+# running). Its log so far is kept as NAME.log.1, .2, ...; the new process
+# logs to NAME.log. PIPELINE_PIDS is updated in place, so pipeline_stop and
+# pipeline_kill reach the new process. Returns once it is spawned; wait for
+# its ready line (pipeline_wait_log) if that matters.
+pipeline_restart() {
+    local name=$1 sig=${2:-KILL} i idx=-1 pid cwd st n=1
+    local -a cmd=() envs=()
+    shift $(($# < 2 ? $# : 2)) # VAR=VALUE overrides remain in "$@"
+    for ((i = 0; i < ${#PIPELINE_NAMES[@]}; i++)); do
+        if [ "${PIPELINE_NAMES[$i]}" = "$name" ]; then idx=$i; fi
+    done
+    if [ "$idx" -lt 0 ]; then
+        echo "pipeline: no process named '$name'" >&2
+        return 1
+    fi
+    pid=${PIPELINE_PIDS[$idx]}
+    mapfile -d '' -t cmd 2>/dev/null < "/proc/$pid/cmdline" || true
+    mapfile -d '' -t envs 2>/dev/null < "/proc/$pid/environ" || true
+    cwd=$(readlink "/proc/$pid/cwd" 2>/dev/null) || true
+    if [ ${#cmd[@]} -eq 0 ] || [ -z "$cwd" ]; then
+        echo "pipeline: $name (pid $pid) is not running; cannot restart it" >&2
+        return 1
+    fi
+    { # (stderr: no "Killed" job notice from bash)
+        kill -s "$sig" "$pid" || true
+        for ((i = 0; i < 400; i++)); do # gone, or a zombie: sockets closed
+            st=$(sed 's/.*) //' "/proc/$pid/stat" | cut -d' ' -f1) || st=""
+            if [ -z "$st" ] || [ "$st" = Z ]; then break; fi
+            if [ "$i" -eq 399 ]; then kill -KILL "$pid" || true; fi
+            sleep 0.05
+        done
+        wait "$pid" || true # reap it when it is our child
+    } 2>/dev/null
+    while [ -e "$PIPELINE_LOGS/$name.log.$n" ]; do n=$((n + 1)); done
+    mv "$PIPELINE_LOGS/$name.log" "$PIPELINE_LOGS/$name.log.$n" 2>/dev/null || true
+    (cd "$cwd" && exec env -i "${envs[@]}" "$@" "${cmd[@]}") > "$PIPELINE_LOGS/$name.log" 2>&1 &
+    PIPELINE_PIDS[$idx]=$!
+    echo "pipeline: restarted $name (pid $pid -> $!, after SIG$sig)" >&2
 }

@@ -80,19 +80,71 @@ put("filter", "transactions_bad", b"\x00" +
     b"t5,1,1,,17272.5,10,0,80,2025-12-31 23:00:00\r\n")
 put("filter", "users_bad", b"\x02" + b"1,f,1990-02-29,x\n2,m,2000-02-29,y\n3,m,,z\n")
 
-# ---- ctl: JSON control messages
-S = '"session":"0b7e1f9a-3c51-4b7e-9d2a-5f6c7d8e9f01"'
+# ---- ctl: JSON control messages (the shapes of common/ctl.h): done declares
+# flows {q, s, n}; report carries ids as inclusive ranges "r" and rejected rows
+# per id "rej"; finish carries the stage's input flows and rejected totals.
+SID = "0b7e1f9a-3c51-4b7e-9d2a-5f6c7d8e9f01"
+S = '"session":"%s"' % SID
+TS = '"ts":1700000000000'
+
+
+def flows(*fl):
+    return '"flows":[%s]' % ",".join(fl)
+
+
+def decl(q, s, n):
+    return '{"q":"%s","s":"%s","n":%d}' % (q, s, n)
+
+
+def ids(q, s, ranges, rej=()):
+    f = '{"q":"%s","s":"%s","r":[%s]' % (q, s, ",".join("[%d,%d]" % r for r in ranges))
+    if rej:
+        f += ',"rej":[%s]' % ",".join("[%d,%d]" % r for r in rej)
+    return f + "}"
+
+
+def sender(stage, replica):
+    return '"stage":"%s","replica":%d,%s' % (stage, replica, TS)
+
+
 ctl = {
-    "session_start": '{"type":"session_start",%s,"reply_to":"gw-1"}' % S,
-    "done": '{"type":"done",%s,"stage":"gateway","replica":0,"ts":1700000000000,'
-            '"counts":{"filter.transactions":3,"filter.stores":1},"rejected":{"users":2}}' % S,
-    "report": '{"type":"report",%s,"stage":"filter","replica":1,"counts":{"filter.stores":1}}' % S,
-    "finish": '{"type":"finish",%s,"reply_to":"gw-1","rejected":{"transactions":4}}' % S,
+    "session_start": '{"type":"session_start",%s,%s,"reply_to":"gw-1"}' % (S, TS),
+    "done": '{"type":"done",%s,%s,%s}' % (S, sender("gateway", 0), flows(
+        *(decl("filter." + t, t, n) for t, n in zip(TABLES, [812, 0, 3, 1, 1])))),
+    "done_filter": '{"type":"done",%s,%s,%s}' % (S, sender("filter", 2), flows(
+        decl("agg-q2.0", "transaction_items", 4), decl("agg-q3.1", "transactions", 17),
+        decl("agg-q4.0", "users", 2), decl("sink.1", "transactions", 9))),
+    "done_agg": '{"type":"done",%s,%s,%s}' % (S, sender("agg-q2", 1),
+                                              flows(decl("sink.0", "agg-q2.1", 4))),
+    "done_sink": '{"type":"done",%s,%s}' % (S, sender("sink", 1)),
+    "report": '{"type":"report",%s,%s,%s}' % (S, sender("filter", 1), flows(
+        ids("filter.users", "users", [(0, 31), (40, 40)], [(3, 2)]),
+        ids("filter.stores", "stores", [(0, 0)]))),
+    "report_agg": '{"type":"report",%s,%s,%s}' % (S, sender("agg-q3", 0), flows(
+        ids("agg-q3.0", "transactions", [(0, 6), (5, 9), (12, 12)], [(5, 1), (5, 1)]),
+        '{"q":"agg-q3.0","s":"stores","rej":[[1,3]]}')),
+    "report_max": '{"type":"report",%s,%s,%s}' % (S, sender("sink", 0), flows(
+        '{"q":"sink.0","s":"agg-q4.0","n":9007199254740992,"r":[[0,67108863]],'
+        '"rej":[[67108863,9007199254740992]]}')),
+    "hello": '{"type":"hello",%s,"sessions":["%s","aaaaaaaa-0000-4000-8000-000000000001"]}'
+             % (sender("agg-q2", 0), SID),
+    "hello_empty": '{"type":"hello","stage":"filter","replica":2}',
+    "drain": '{"type":"drain",%s,%s}' % (S, TS),
+    "finish": '{"type":"finish",%s,%s,"reply_to":"gw-1","rejected":{"transactions":4,'
+              '"users":2},%s}' % (S, TS, flows(decl("agg-q3.0", "transactions", 7),
+                                               decl("agg-q3.0", "stores", 0))),
     "abort": '{"type":"abort",%s,"reason":"client disconnected"}' % S,
-    "end": '{"type":"end",%s,"status":"ok","reason":"","rejected":{"filter.users":1}}' % S,
-    "shutdown": '{"type":"shutdown"}',
-    "drain": '{"type":"drain",%s}' % S,
-    "bad_types": '{"type":"done",%s,"replica":"x","counts":[1,2]}' % S,
+    "end": '{"type":"end",%s,"status":"ok","reason":"","rejected":{"users":1}}' % S,
+    "shutdown": '{"type":"shutdown",%s}' % TS,
+    # near misses the decoder must refuse
+    "bad_types": '{"type":"done",%s,"replica":"x","flows":{"q":1}}' % S,
+    "bad_range": '{"type":"report",%s,%s}' % (S, flows(ids("filter.users", "users", [(5, 4)]))),
+    "bad_big_id": '{"type":"report",%s,%s}' % (S, flows(ids("filter.users", "users",
+                                                             [(0, 67108864)]))),
+    "bad_dup_flow": '{"type":"done",%s,%s}' % (S, flows(decl("sink.0", "x", 1),
+                                                        decl("sink.0", "x", 1))),
+    "bad_fraction": '{"type":"done",%s,%s}' % (S, flows('{"q":"sink.0","s":"x","n":1.5}')),
+    "bad_hello": '{"type":"hello","replica":0,"sessions":["%s"]}' % SID,
 }
 for k, v in ctl.items():
     put("ctl", k, v.encode())

@@ -33,12 +33,37 @@ static int route_shards(const struct plan *p, const struct route *r)
     return p->replicas[r->dest];
 }
 
+bool filter_route_targets(const struct route *r, unsigned s, unsigned session_shard)
+{
+    return r->shard_proj[0] >= 0 || s == session_shard;
+}
+
+/* Outputs take their input's (stream, seq) as id, so two routes of one
+ * table into one stage would give two messages the same id. */
+static bool routes_valid(void)
+{
+    int a, b;
+
+    for (a = 0; a < filter_nroutes; a++)
+        for (b = a + 1; b < filter_nroutes; b++)
+            if (filter_routes[a].table == filter_routes[b].table &&
+                filter_routes[a].dest == filter_routes[b].dest) {
+                log_error("filter routes %s and %s both send table %s to stage "
+                          "%s: their outputs would share ids",
+                          filter_routes[a].name, filter_routes[b].name,
+                          plan_table_name(filter_routes[a].table),
+                          plan_stage_name(filter_routes[a].dest));
+                return false;
+            }
+    return true;
+}
+
 struct filter *filter_create(const struct plan *plan)
 {
     struct filter *f;
     int r;
 
-    if (filter_nroutes > 64)
+    if (filter_nroutes > 64 || !routes_valid())
         return NULL;
     f = calloc(1, sizeof(*f));
     if (f == NULL)

@@ -1,8 +1,10 @@
 /*
  * main.c - the filter worker kind: the filter engine plugged into the
- * shared runtime. Stateless per session; every input batch yields at most
- * one output batch per (route, shard), with the input's seq, so outputs have
- * deterministic ids and downstream drops redelivered copies.
+ * shared runtime. Stateless per session: every input batch yields exactly
+ * one output batch (maybe empty) per route and target shard, with the
+ * input's stream and seq, so outputs have deterministic ids (downstream
+ * drops redelivered copies) and what was sent where is known from the
+ * input counts alone, even after a restart.
  */
 #include "filter.h"
 #include "log.h"
@@ -33,6 +35,7 @@ static int f_on_batch(void *ctx, void *st, struct worker_sess *ws,
     struct filter *f = ctx;
     const struct plan *p = worker_plan(worker_sess_worker(ws));
     int t = plan_table_by_name(m->stream);
+    unsigned sshard = plan_shard_session(worker_sess_id(ws), p->replicas[PLAN_SINK]);
     int64_t rejected = 0;
     int r, s, rc;
 
@@ -42,21 +45,21 @@ static int f_on_batch(void *ctx, void *st, struct worker_sess *ws,
                  worker_sess_id(ws));
         return 0;
     }
-    if (filter_batch(f, (enum plan_table)t, m->body, m->len,
-                     plan_shard_session(worker_sess_id(ws), p->replicas[PLAN_SINK]),
-                     &rejected) != 0)
+    if (filter_batch(f, (enum plan_table)t, m->body, m->len, sshard, &rejected) != 0)
         return -1;
     worker_reject(ws, (enum plan_table)t, rejected);
     for (r = 0; r < filter_nroutes; r++) {
-        if (filter_routes[r].table != (enum plan_table)t)
+        const struct route *rt = &filter_routes[r];
+
+        if (rt->table != (enum plan_table)t)
             continue;
-        for (s = 0; s < p->replicas[filter_routes[r].dest]; s++) {
+        for (s = 0; s < p->replicas[rt->dest]; s++) {
             const struct filter_buf *b = filter_output(f, r, (unsigned)s);
 
-            if (b->len == 0)
+            if (!filter_route_targets(rt, (unsigned)s, sshard))
                 continue;
-            rc = worker_emit(ws, filter_routes[r].dest, (unsigned)s, m->stream,
-                             m->seq, b->ptr, b->len);
+            rc = worker_emit(ws, rt->dest, (unsigned)s, m->stream, m->seq,
+                             b->ptr, b->len);
             if (rc != 0)
                 return rc;
         }
@@ -64,12 +67,33 @@ static int f_on_batch(void *ctx, void *st, struct worker_sess *ws,
     return 0;
 }
 
+/* Nothing is held back; the done declares the outputs: n messages of each
+ * table's stream to every target shard of each of its routes, n being the
+ * table's input count. */
 static int f_on_finish(void *ctx, void *st, struct worker_sess *ws)
 {
+    const struct plan *p = worker_plan(worker_sess_worker(ws));
+    unsigned sshard = plan_shard_session(worker_sess_id(ws), p->replicas[PLAN_SINK]);
+    int r, s, rc;
+
     (void)ctx;
     (void)st;
-    (void)ws;
-    return 0; /* nothing held back */
+    for (r = 0; r < filter_nroutes; r++) {
+        const struct route *rt = &filter_routes[r];
+        const char *table = plan_table_name(rt->table);
+        int64_t n = worker_finish_count(ws, table);
+
+        if (n < 0) {
+            log_error("finish of session=%s lacks the input count of %s",
+                      worker_sess_id(ws), table);
+            return -1;
+        }
+        for (s = 0; s < p->replicas[rt->dest]; s++)
+            if (filter_route_targets(rt, (unsigned)s, sshard) &&
+                (rc = worker_declare_flow(ws, rt->dest, (unsigned)s, table, n)) != 0)
+                return rc;
+    }
+    return 0;
 }
 
 static void f_fini(void *ctx)

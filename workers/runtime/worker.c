@@ -1,19 +1,26 @@
 /*
- * worker.c - the shared worker runtime: configuration, connection,
- * topology, and the consume -> handle -> publish -> ack loop (see worker.h).
+ * worker.c - the shared worker runtime: configuration, start-up (connection,
+ * replica index, state directory and log replay, topology, hello) and the
+ * API the kinds call (see worker.h). The loop is in wloop.c, sessions and
+ * the EOF protocol in wsess.c, the log of stateful stages in wlog.c.
  */
 #include "cfg.h"
 #include "sig.h"
 #include "clock.h"
 #include "ctl.h"
+#include "fault.h"
 #include "log.h"
+#include "state.h"
+#include "tombs.h"
 #include "topo.h"
+#include "wal.h"
 #include "worker_internal.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static volatile sig_atomic_t stop_signal;
 
@@ -24,8 +31,8 @@ static void on_signal(int sig)
 }
 
 struct worker_cfg {
-    const char *url, *replicas, *stage, *replica;
-    long prefetch, ack_batch, heartbeat;
+    const char *url, *replicas, *stage, *replica, *state_dir, *fsync;
+    long prefetch, ack_batch, heartbeat, claim_s;
 };
 
 static int parse_config(struct worker_cfg *c, int argc, char **argv,
@@ -50,6 +57,10 @@ static int parse_config(struct worker_cfg *c, int argc, char **argv,
          &c->ack_batch},
         {"AMQP_HEARTBEAT", "heartbeat", CFG_INT, "10", 1, 600, false,
          "AMQP heartbeat in seconds", &c->heartbeat},
+        {"WORKER_CLAIM_TIMEOUT_S", "claim-timeout", CFG_INT, "60", 0, 3600,
+         false, "how long to wait for a replica index held by a process the "
+         "broker has not yet seen die", &c->claim_s},
+        STATE_CFG_OPTS(&c->state_dir, &c->fsync),
     };
     char usage[128];
     int rc;
@@ -58,6 +69,8 @@ static int parse_config(struct worker_cfg *c, int argc, char **argv,
     rc = cfg_parse(opts, sizeof(opts) / sizeof(opts[0]), argc, argv, usage,
                    "A coffee-stream worker: consumes its stage's queues, "
                    "handles batches, publishes to the next stages.");
+    if (rc == CFG_OK && (state_check_fsync(c->fsync) != 0 || fault_init() != 0))
+        rc = CFG_ERROR;
     if (rc == CFG_OK)
         cfg_log(opts, sizeof(opts) / sizeof(opts[0]));
     return rc;
@@ -81,7 +94,7 @@ static int setup_topology(struct worker *w)
     char key[PLAN_NAME_MAX];
     int s, i, rc;
 
-    rc = topo_declare_replica_control(w->conn, w->stage, w->ctl_queue,
+    rc = topo_declare_replica_control(w->conn, w->stage, w->replica, w->ctl_queue,
                                       sizeof(w->ctl_queue));
     if (rc == 0)
         rc = topo_declare_stage(w->conn, &w->plan, w->stage);
@@ -90,7 +103,7 @@ static int setup_topology(struct worker *w)
             rc = topo_declare_stage(w->conn, &w->plan, (enum plan_stage_id)s);
     if (rc != 0)
         return rc;
-    if (w->dedup) {
+    if (w->stateful) {
         plan_queue_key(&w->plan, w->stage, w->replica, key, sizeof(key));
         plan_queue(w->stage, key, w->inputs[0], sizeof(w->inputs[0]));
         w->ninputs = 1;
@@ -101,135 +114,15 @@ static int setup_topology(struct worker *w)
             plan_queue(w->stage, key, w->inputs[i], sizeof(w->inputs[i]));
         }
     }
-    rc = mw_consume(w->conn, w->ctl_queue);
-    for (i = 0; rc == 0 && i < w->ninputs; i++)
-        rc = mw_consume(w->conn, w->inputs[i]);
-    return rc;
-}
-
-/* Confirms every output published so far, then acks the inputs that
- * produced them and counts those acked as processed. */
-static int commit(struct worker *w)
-{
-    int i, rc;
-
-    if (w->npending == 0)
-        return 0;
-    rc = mw_flush(w->conn);
-    if (rc != 0)
-        return rc;
-    for (i = 0; i < w->npending; i++) {
-        struct pending_ack *p = &w->pending[i];
-
-        rc = mw_ack(w->conn, p->tag);
-        if (rc == MW_ERR_STALE || p->ws == NULL)
-            continue; /* redelivered later: counted then */
-        if (rc != 0)
-            return rc;
-        if (w->dedup) {
-            if (dedup_test(&p->ws->dedup, p->stream, p->seq, DEDUP_COUNTED))
-                continue;
-            if (dedup_set(&p->ws->dedup, p->stream, p->seq, DEDUP_COUNTED) != 0)
-                return MW_ERR_NOMEM;
-        }
-        p->ws->processed[p->input]++;
-        if (p->ws->draining)
-            p->ws->report_due = true;
-    }
-    w->npending = 0;
-    return wsess_send_reports(w);
-}
-
-static int input_index(const struct worker *w, const char *queue)
-{
-    int i;
-
-    for (i = 0; i < w->ninputs; i++)
-        if (strcmp(w->inputs[i], queue) == 0)
-            return i;
-    return -1;
-}
-
-static int handle_data(struct worker *w, const struct mw_delivery *d)
-{
-    struct pending_ack *p = &w->pending[w->npending++];
-    struct worker_sess *ws;
-    struct worker_msg m;
-    int64_t t0;
-
-    memset(p, 0, sizeof(*p));
-    p->tag = d->tag;
-    p->input = input_index(w, d->queue);
-    if (d->meta.session[0] == '\0' || p->input < 0 || d->meta.seq < 0 ||
-        d->meta.seq >= DEDUP_MAX_SEQ || d->meta.kind != MW_KIND_DATA) {
-        log_warn("malformed data message dropped queue=%s session=%s seq=%lld",
-                 d->queue, d->meta.session, (long long)d->meta.seq);
-        return 0;
-    }
-    ws = wsess_get(w, d->meta.session, true);
-    if (ws == NULL) {
-        if (wsess_tombstoned(w, d->meta.session))
-            return 0; /* ended or aborted: a late copy */
-        return MW_ERR_NOMEM;
-    }
-    p->ws = ws;
-    snprintf(p->stream, sizeof(p->stream), "%s", d->meta.stream);
-    p->seq = d->meta.seq;
-    if (w->dedup && dedup_test(&ws->dedup, p->stream, p->seq, DEDUP_APPLIED))
-        return 0; /* a redelivered copy: ack (and count once) only */
-    m.queue = d->queue;
-    m.stream = d->meta.stream;
-    m.seq = d->meta.seq;
-    m.body = d->body;
-    m.len = d->len;
-    t0 = clock_mono_ns();
-    if (ws->first_ns == 0)
-        ws->first_ns = t0;
-    if (w->ops->on_batch(w->ctx, ws->st, ws, &m) != 0)
-        return MW_ERR_CLOSED;
-    ws->busy_ns += clock_mono_ns() - t0;
-    ws->in_msgs++;
-    ws->in_bytes += (int64_t)d->len;
-    if (w->dedup && dedup_set(&ws->dedup, p->stream, p->seq, DEDUP_APPLIED) != 0)
-        return MW_ERR_NOMEM;
     return 0;
 }
 
-static int handle_one(struct worker *w, const struct mw_delivery *d)
+static int start_consuming(struct worker *w)
 {
-    int rc;
+    int i, rc = mw_consume(w->conn, w->ctl_queue);
 
-    if (strcmp(d->queue, w->ctl_queue) == 0) {
-        rc = commit(w);
-        if (rc == 0)
-            rc = wsess_handle_ctl(w, d->body, d->len);
-        if (rc == 0)
-            rc = mw_ack(w->conn, d->tag);
-        return rc == MW_ERR_STALE ? 0 : rc;
-    }
-    rc = handle_data(w, d);
-    if (rc == 0 && w->npending >= w->ack_batch)
-        rc = commit(w);
-    return rc;
-}
-
-static int run_loop(struct worker *w)
-{
-    struct mw_delivery d;
-    int rc = 0;
-
-    while (!stop_signal && !w->stop) {
-        rc = mw_next(w->conn, &d, w->npending ? 0 : 250);
-        if (rc == MW_ERR_TIMEOUT || rc == MW_ERR_INTERRUPTED) {
-            rc = commit(w);
-        } else if (rc == 0) {
-            rc = handle_one(w, &d);
-        }
-        if (rc != 0)
-            break;
-    }
-    if (rc == 0)
-        rc = commit(w); /* hand back nothing half done */
+    for (i = 0; rc == 0 && i < w->ninputs; i++)
+        rc = mw_consume(w->conn, w->inputs[i]);
     return rc;
 }
 
@@ -240,16 +133,25 @@ static void set_replica(struct worker *w, int replica)
              replica);
 }
 
-/* CS_REPLICA_ID=auto: the replica index is the first i whose lock queue
- * "replica-lock.<stage>.<i>" this connection can declare exclusively; the
- * broker refuses an exclusive queue held by another connection, and frees
- * it when that connection dies, so a restarted replica takes the index back. */
-static int claim_replica(struct worker *w)
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+/* One pass over the candidate indexes: 0 (claimed), 1 (all held) or an
+ * error. A replica index is held by the connection that declared the
+ * exclusive queue "replica-lock.<stage>.<i>"; the broker refuses it to
+ * others and frees it when that connection dies, so two processes never
+ * run as the same replica, and a restarted one takes its index back. */
+static int claim_once(struct worker *w, int want)
 {
     char q[PLAN_NAME_MAX + 16];
     int i, rc;
 
-    for (i = 0; i < w->plan.replicas[w->stage]; i++) {
+    for (i = want < 0 ? 0 : want; i < (want < 0 ? w->plan.replicas[w->stage] : want + 1);
+         i++) {
         snprintf(q, sizeof(q), "replica-lock.%s.%d", plan_stage_name(w->stage), i);
         rc = mw_declare_queue(w->conn, q, MW_QUEUE_EXCLUSIVE, NULL, 0);
         if (rc == 0) {
@@ -260,12 +162,60 @@ static int claim_replica(struct worker *w)
         if (rc != MW_ERR_PROTOCOL)
             return rc;
     }
-    log_error("no free replica index: all %d replicas of %s are running",
-              w->plan.replicas[w->stage], plan_stage_name(w->stage));
+    return 1;
+}
+
+/* Claims index `want` (CS_REPLICA_ID), or the first free one (auto, want
+ * < 0). The holder of a killed replica's index may still look alive to the
+ * broker for a moment, so this retries for up to claim_s seconds. */
+static int claim_replica(struct worker *w, int want, long claim_s)
+{
+    int64_t until = clock_mono_ms() + claim_s * 1000;
+    int rc, waited = 0;
+
+    while ((rc = claim_once(w, want)) == 1 && clock_mono_ms() < until && !stop_signal) {
+        if (waited++ == 0)
+            log_warn("replica index of %s %s is held by another process: "
+                     "waiting up to %ld s for it", plan_stage_name(w->stage),
+                     want < 0 ? "(any)" : "", claim_s);
+        sleep_ms(250);
+    }
+    if (rc != 1)
+        return rc;
+    if (want < 0)
+        log_error("no free replica index: all %d replicas of %s are running",
+                  w->plan.replicas[w->stage], plan_stage_name(w->stage));
+    else
+        log_error("replica %d of %s is already running (CS_REPLICA_ID)", want,
+                  plan_stage_name(w->stage));
     return MW_ERR_ARG;
 }
 
-static int start(struct worker *w, const struct worker_cfg *c)
+/* Stateful stages: lock the state directory, load the tombstones and
+ * replay every session log. 0, or -1 (logged). */
+static int recover(struct worker *w)
+{
+    char name[PLAN_NAME_MAX + 16];
+    int rc;
+
+    if (!w->stateful)
+        return 0;
+    snprintf(name, sizeof(name), "%s-%d", plan_stage_name(w->stage), w->replica);
+    w->dir = state_open(w->state_root, name, w->fsync);
+    if (w->dir == NULL)
+        return -1;
+    rc = tombs_load(w->tombs, w->dir);
+    if (rc == 0)
+        rc = wlog_replay_all(w);
+    if (rc != 0) {
+        log_error("cannot recover from %s: %s", wal_dir_path(w->dir),
+                  rc < 0 ? strerror(-rc) : "replay failed");
+        return -1;
+    }
+    return 0;
+}
+
+static int start(struct worker *w, const struct worker_cfg *c, int want)
 {
     struct mw_options mo;
     char name[96];
@@ -282,46 +232,83 @@ static int start(struct worker *w, const struct worker_cfg *c)
         log_error("cannot connect to the broker: %s", mw_strerror(err));
         return err;
     }
-    if (w->replica < 0 && (err = claim_replica(w)) != 0)
+    if ((err = claim_replica(w, want, c->claim_s)) != 0)
         return err;
-    err = setup_topology(w);
-    if (err != 0)
+    if ((err = setup_topology(w)) != 0) {
         log_error("cannot declare topology: %s", mw_strerror(err));
+        return err;
+    }
+    if (recover(w) != 0)
+        return MW_ERR_ARG;
+    err = start_consuming(w);
+    if (err == 0)
+        err = wsess_send_hello(w);
+    if (err != 0)
+        log_error("cannot start consuming: %s", mw_strerror(err));
     return err;
+}
+
+/* The replica index asked for: >= 0, or -1 for auto. -2 on a bad value. */
+static int parse_replica(const struct worker_cfg *c, const struct plan *p,
+                         enum plan_stage_id stage)
+{
+    char *end;
+    long v;
+
+    if (strcmp(c->replica, "auto") == 0)
+        return -1;
+    v = strtol(c->replica, &end, 10);
+    if (c->replica[0] == '\0' || *end != '\0' || v < 0 || v >= p->replicas[stage]) {
+        fprintf(stderr, "error: CS_REPLICA_ID '%s' is not 'auto' or an index "
+                "below the %d replicas of %s\n", c->replica, p->replicas[stage],
+                plan_stage_name(stage));
+        return -2;
+    }
+    return (int)v;
 }
 
 static int init_worker(struct worker *w, const struct worker_cfg *c,
                        const struct worker_ops *ops)
 {
     char err[128];
+    int want;
 
     if (plan_init(&w->plan, c->replicas, err, sizeof(err)) != 0) {
         fprintf(stderr, "error: CS_REPLICAS: %s\n", err);
-        return -1;
+        return -3;
     }
     w->ops = ops;
     w->stage = ops->stage;
-    if (strcmp(c->replica, "auto") == 0) {
-        w->replica = -1; /* claimed once connected */
+    if ((want = parse_replica(c, &w->plan, w->stage)) < -1)
+        return -3;
+    set_replica(w, want);
+    if (want < 0)
         snprintf(w->producer, sizeof(w->producer), "%s-auto",
                  plan_stage_name(w->stage));
-    } else {
-        char *end;
-        long v = strtol(c->replica, &end, 10);
-
-        if (c->replica[0] == '\0' || *end != '\0' || v < 0 ||
-            v >= w->plan.replicas[w->stage]) {
-            fprintf(stderr, "error: CS_REPLICA_ID '%s' is not 'auto' or an index "
-                    "below the %d replicas of %s\n", c->replica,
-                    w->plan.replicas[w->stage], plan_stage_name(w->stage));
-            return -1;
-        }
-        set_replica(w, (int)v);
-    }
-    w->dedup = plan_stage_sharded(w->stage);
+    w->stateful = plan_stage_sharded(w->stage);
     w->ack_batch = (int)c->ack_batch;
+    w->state_root = c->state_dir;
+    w->fsync = c->fsync;
+    w->started_wall_ms = clock_wall_ms();
     w->pending = calloc(WORKER_MAX_PENDING + 1, sizeof(*w->pending));
-    return w->pending ? 0 : -1;
+    w->out = malloc(sizeof(*w->out));
+    w->tombs = tombs_create(WORKER_TOMBSTONES);
+    return w->pending && w->out && w->tombs ? want : -3;
+}
+
+static void free_worker(struct worker *w)
+{
+    if (w == NULL)
+        return;
+    wsess_drop_all(w);
+    if (w->ctx)
+        w->ops->fini(w->ctx);
+    mw_close(w->conn);
+    tombs_destroy(w->tombs);
+    wal_dir_close(w->dir);
+    free(w->pending);
+    free(w->out);
+    free(w);
 }
 
 int worker_main(int argc, char **argv, const struct worker_ops *const *ops,
@@ -330,10 +317,12 @@ int worker_main(int argc, char **argv, const struct worker_ops *const *ops,
     struct worker_cfg c;
     struct worker *w;
     const struct worker_ops *op;
-    int rc;
+    int rc, want;
 
-    if (log_init(plan_stage_name(ops[0]->stage)) != 0)
-        fprintf(stderr, "warning: LOG_LEVEL must be error|warn|info|debug\n");
+    if (log_init(plan_stage_name(ops[0]->stage)) != 0) {
+        fprintf(stderr, "error: LOG_LEVEL must be error|warn|info|debug\n");
+        return 2;
+    }
     rc = parse_config(&c, argc, argv, argv[0]);
     if (rc != CFG_OK)
         return rc == CFG_HELP ? 0 : 2;
@@ -344,33 +333,25 @@ int worker_main(int argc, char **argv, const struct worker_ops *const *ops,
     }
     log_init(plan_stage_name(op->stage));
     w = calloc(1, sizeof(*w));
-    if (w == NULL || init_worker(w, &c, op) != 0) {
-        if (w)
-            free(w->pending);
-        free(w);
+    if (w == NULL || (want = init_worker(w, &c, op)) < -1) {
+        free_worker(w);
         return 2;
     }
     if (sig_on_stop(on_signal) != 0) {
         log_error("cannot install signal handlers");
-        free(w->pending);
-        free(w);
+        free_worker(w);
         return 1;
     }
     w->ctx = op->init(w);
-    rc = w->ctx ? start(w, &c) : -1;
+    rc = w->ctx ? start(w, &c, want) : -1;
     if (rc == 0) {
         log_info("started stage=%s replica=%d/%d", plan_stage_name(w->stage),
                  w->replica, w->plan.replicas[w->stage]);
-        rc = run_loop(w);
+        rc = wloop_run(w, &stop_signal);
         if (rc != 0)
             log_error("worker stopped: %s", mw_strerror(rc));
     }
-    wsess_drop_all(w);
-    if (w->ctx)
-        op->fini(w->ctx);
-    mw_close(w->conn);
-    free(w->pending);
-    free(w);
+    free_worker(w);
     log_info("exit status=%d", rc == 0 ? 0 : 1);
     return rc == 0 ? 0 : 1;
 }
@@ -408,33 +389,109 @@ static void fill_meta(struct mw_meta *meta, const struct worker_sess *ws,
     meta->kind = kind;
 }
 
+/* The output flow (dest, shard, stream) of ws, created at n = 0. */
+static struct wout *out_flow(struct worker_sess *ws, enum plan_stage_id dest,
+                             unsigned shard, const char *stream)
+{
+    struct wout *o;
+    size_t i;
+
+    for (i = 0; i < ws->nouts; i++) {
+        o = &ws->outs[i];
+        if (o->dest == dest && o->shard == shard && strcmp(o->stream, stream) == 0)
+            return o;
+    }
+    if (strlen(stream) >= sizeof(o->stream))
+        return NULL;
+    if (ws->nouts == ws->ocap) {
+        size_t cap = ws->ocap ? ws->ocap * 2 : 8;
+        struct wout *no = realloc(ws->outs, cap * sizeof(*no));
+
+        if (no == NULL)
+            return NULL;
+        ws->outs = no;
+        ws->ocap = cap;
+    }
+    o = &ws->outs[ws->nouts++];
+    memset(o, 0, sizeof(*o));
+    o->dest = (uint8_t)dest;
+    o->shard = (uint8_t)shard;
+    memcpy(o->stream, stream, strlen(stream) + 1);
+    return o;
+}
+
+static bool valid_dest(const struct worker *w, enum plan_stage_id dest,
+                       unsigned shard)
+{
+    return (unsigned)dest < PLAN_NSTAGES && shard < PLAN_MAX_REPLICAS &&
+           (int)shard < plan_nqueues(&w->plan, dest);
+}
+
 int worker_emit(struct worker_sess *ws, enum plan_stage_id dest, unsigned shard,
                 const char *stream, int64_t seq, const void *body, size_t len)
 {
     struct worker *w = ws->w;
     char ex[PLAN_NAME_MAX], key[PLAN_NAME_MAX];
     struct mw_meta meta;
+    struct wout *o = NULL;
     int rc;
 
-    if ((unsigned)dest >= PLAN_NSTAGES || shard >= PLAN_MAX_REPLICAS ||
-        (int)shard >= plan_nqueues(&w->plan, dest))
+    if (!valid_dest(w, dest, shard))
         return MW_ERR_ARG;
+    if (w->replaying) {
+        log_error("a stateful kind emitted while its log was replayed: a bug");
+        return MW_ERR_ARG;
+    }
+    /* A stateful stage emits only in on_finish, from state it can rebuild:
+     * what it emitted is the flow its done declares. */
+    if (w->stateful && (o = out_flow(ws, dest, shard, stream)) == NULL)
+        return MW_ERR_NOMEM;
     plan_exchange(dest, ex, sizeof(ex));
     plan_queue_key(&w->plan, dest, (int)shard, key, sizeof(key));
     fill_meta(&meta, ws, stream, seq, MW_KIND_DATA);
+    FAULT_POINT("worker.mid_emit");
     rc = mw_publish(w->conn, ex, key, &meta, body, len);
     if (rc == 0) {
-        ws->sent[dest][shard]++;
+        if (o && seq + 1 > o->n)
+            o->n = seq + 1;
         ws->out_msgs++;
         ws->out_bytes += (int64_t)len;
     }
     return rc;
 }
 
+int worker_declare_flow(struct worker_sess *ws, enum plan_stage_id dest,
+                        unsigned shard, const char *stream, int64_t n)
+{
+    struct wout *o;
+
+    if (!valid_dest(ws->w, dest, shard) || n < 0)
+        return MW_ERR_ARG;
+    if ((o = out_flow(ws, dest, shard, stream)) == NULL)
+        return MW_ERR_NOMEM;
+    o->n = n;
+    return 0;
+}
+
+int64_t worker_finish_count(const struct worker_sess *ws, const char *stream)
+{
+    const struct ctl_msg *m = ws->finish;
+    int64_t n = -1;
+    int i;
+
+    for (i = 0; m && i < m->nflows; i++)
+        if (strcmp(m->flows[i].stream, stream) == 0)
+            n = (n < 0 ? 0 : n) + m->flows[i].n;
+    return n;
+}
+
 void worker_reject(struct worker_sess *ws, enum plan_table t, int64_t n)
 {
-    if ((unsigned)t < PLAN_NTABLES)
-        ws->rejected[t] += n;
+    struct pending_ack *p = ws->w->cur;
+
+    (void)t; /* rows of the input being handled, of its table */
+    if (p && p->ws == ws && n > 0)
+        p->rejected += n;
 }
 
 int worker_send_result(struct worker_sess *ws, const char *file, int64_t chunk,
@@ -443,6 +500,7 @@ int worker_send_result(struct worker_sess *ws, const char *file, int64_t chunk,
     struct mw_meta meta;
 
     fill_meta(&meta, ws, file, chunk, MW_KIND_RESULT);
+    FAULT_POINT("worker.mid_results");
     return mw_publish(ws->w->conn, PLAN_RESULTS_EXCHANGE, ws->reply_to, &meta,
                       body, len);
 }
@@ -450,20 +508,17 @@ int worker_send_result(struct worker_sess *ws, const char *file, int64_t chunk,
 int worker_send_end(struct worker_sess *ws, const char *status,
                     const char *reason)
 {
-    struct ctl_msg *m = malloc(sizeof(*m));
-    int i, rc;
+    struct ctl_msg *m = ws->w->out;
+    int i;
 
-    if (m == NULL)
-        return MW_ERR_NOMEM;
     ctl_init(m, CTL_END, ws->id);
     snprintf(m->status, sizeof(m->status), "%s", status);
     if (reason)
         snprintf(m->reason, sizeof(m->reason), "%s", reason);
     for (i = 0; i < PLAN_NTABLES; i++)
-        if (ctl_add(m, 1, plan_table_name((enum plan_table)i), ws->up_rejected[i]) != 0)
+        if (ctl_add_rejected(m, plan_table_name((enum plan_table)i),
+                             ws->up_rejected[i]) != 0)
             break;
-    rc = topo_publish_ctl(ws->w->conn, PLAN_RESULTS_EXCHANGE, ws->reply_to, m,
-                          ws->w->producer);
-    free(m);
-    return rc;
+    return topo_publish_ctl(ws->w->conn, PLAN_RESULTS_EXCHANGE, ws->reply_to, m,
+                            ws->w->producer);
 }

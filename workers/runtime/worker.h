@@ -3,18 +3,27 @@
  *
  * A worker kind is a table of handlers (struct worker_ops) plugged into
  * worker_main(). The runtime owns everything else: configuration, the AMQP
- * connection, topology, the consume -> handle -> publish -> ack loop, the
- * per-session bookkeeping of the EOF protocol (processed/sent counts,
- * drain/finish/abort/shutdown control messages), duplicate suppression for
- * stateful (sharded) stages, and clean shutdown on SIGTERM.
+ * connection, topology, the consume -> handle -> commit -> ack loop, the
+ * per-session side of the EOF protocol (reports of processed ids, the
+ * drain/finish/abort/shutdown control messages), crash recovery and clean
+ * shutdown on SIGTERM.
  *
- * Acks only after effects: an input message is acked once the outputs its
- * handler emitted are confirmed by the broker (acks are batched, the
- * confirms windowed), and only acked messages are counted as processed.
+ * Two kinds of stages (plan_stage_sharded):
+ *   stateless (the filter): holds nothing per session. Every input yields
+ *     its outputs at once; an input is acked after the broker confirmed its
+ *     outputs and then a report of its id. A restarted replica starts empty
+ *     and loses nothing.
+ *   stateful (aggregators, sink): holds per-session state, emits only in
+ *     on_finish. Every applied input is logged (CS_STATE_DIR) and the log
+ *     fdatasync'ed before the input is acked; on start the logs are replayed
+ *     through on_batch (so on_batch must not emit, and must rebuild the same
+ *     state from the same inputs in the same order), which also rebuilds the
+ *     duplicate filter: a redelivered copy is acked, never applied twice.
  *
  * Message identity: every data message carries (session, stream, seq).
- * Handlers must emit deterministic ids: the same input always yields the
- * same (stream, seq) outputs, so a consumer can drop a redelivered copy.
+ * Handlers must emit deterministic ids and bytes: the same input (or state)
+ * always yields the same (stream, seq) outputs with the same bodies, so a
+ * consumer can drop a re-emitted copy and results stay byte-identical.
  */
 #ifndef CS_WORKER_H
 #define CS_WORKER_H
@@ -67,13 +76,28 @@ const struct plan *worker_plan(const struct worker *w);
 int worker_replica(const struct worker *w);
 
 /* Emits one batch to stage `dest`, routing key = shard index (sharded
- * stages) or table name (the filter). The body is copied. Counted as sent
- * to queue "<dest>.<key>" for the session's done message. */
+ * stages) or table name (the filter). The body is copied (it may be
+ * empty). A stateful stage's emits (in on_finish, seqs 0..n-1 per stream)
+ * become the flows its done declares to the coordinator. */
 int worker_emit(struct worker_sess *ws, enum plan_stage_id dest, unsigned shard,
                 const char *stream, int64_t seq, const void *body, size_t len)
     __attribute__((warn_unused_result));
 
-/* Counts n rejected rows of table t for this session. */
+/* Declares, in on_finish, that queue (dest, shard) got n messages of stream
+ * `stream` (ids 0..n-1) from this stage for the session: how a stateless
+ * stage, which remembers nothing, tells the coordinator what its outputs
+ * were (e.g. the filter: one message per input batch and route shard). */
+int worker_declare_flow(struct worker_sess *ws, enum plan_stage_id dest,
+                        unsigned shard, const char *stream, int64_t n)
+    __attribute__((warn_unused_result));
+
+/* In on_finish: how many input messages of stream `stream` the stage got
+ * for the session (from the coordinator's finish), or -1 when unknown. */
+int64_t worker_finish_count(const struct worker_sess *ws, const char *stream);
+
+/* Counts n rejected rows of the input being handled (call it from
+ * on_batch); reported with that input's id, so a row is counted once
+ * however often its input is redelivered. */
 void worker_reject(struct worker_sess *ws, enum plan_table t, int64_t n);
 
 /* The session id (36-char UUID text). */

@@ -1,0 +1,86 @@
+/*
+ * coord_internal.h - the coordinator machine's private structures, shared by
+ * coord.c (the state machine) and coord_sess.c (sessions, flows, queues,
+ * tombstones).
+ */
+#ifndef CS_COORD_INTERNAL_H
+#define CS_COORD_INTERNAL_H
+
+#include "coord.h"
+#include "ctl.h"
+#include "idset.h"
+
+_Static_assert(PLAN_MAX_REPLICAS < 64, "replica masks are 64 bits");
+
+#define COORD_BIT(i) (UINT64_C(1) << (i))
+
+/* The messages of one stream into one input queue of a session. */
+struct flow {
+    int q;            /* global queue index */
+    int table;        /* plan table of the stream (for rejects), or -1 */
+    char stream[sizeof(((struct ctl_flow *)0)->stream)];
+    int64_t expected; /* declared message count, -1: not declared yet */
+    bool violated;    /* a violation was logged for it */
+    struct idset ids; /* ids reported processed */
+};
+
+struct stage_st {
+    enum coord_state state;
+    uint64_t done;     /* replicas whose done arrived */
+    uint64_t since_ms; /* state entry or last progress: the resend timer */
+    int64_t rejected[PLAN_NTABLES];
+};
+
+struct session {
+    struct session *next; /* hash chain */
+    char id[CTL_ID_MAX];
+    char reply_to[sizeof(((struct ctl_msg *)0)->reply_to)];
+    uint64_t start_ms;
+    struct stage_st st[PLAN_NSTAGES];
+    struct flow *flows;
+    size_t nflows, cap;
+};
+
+struct coord {
+    struct plan plan;
+    int64_t started_ms;      /* wall clock at creation: older shutdowns are stale */
+    int qbase[PLAN_NSTAGES]; /* global index of a stage's first queue */
+    int nq;
+    char (*qname)[PLAN_NAME_MAX]; /* [nq] */
+    uint8_t *qstage;              /* [nq] */
+
+    struct session **buckets;
+    size_t nbuckets, nsessions;
+
+    struct tombs *tombs;
+    bool own_tombs;
+
+    coord_clock_fn clock;
+    void *clock_arg;
+    uint64_t resend_ms;
+    bool stopping;
+    struct coord_stats stats;
+
+    struct ctl_msg *out; /* scratch for emitted messages (80 KiB) */
+
+    /* The emit callback of the current call. */
+    coord_emit_fn emit_fn;
+    void *emit_arg;
+    bool emit_failed;
+};
+
+/* coord_sess.c */
+int csess_layout(struct coord *c); /* queue names and indexes; 0 or -1 */
+struct session *csess_find(const struct coord *c, const char *id);
+struct session *csess_new(struct coord *c, const char *id, uint64_t now);
+void csess_drop(struct coord *c, struct session *ss); /* frees, tombstones */
+void csess_free_all(struct coord *c);
+bool csess_tombstoned(const struct coord *c, const char *id);
+void csess_tombstone(struct coord *c, const char *id);
+int csess_queue_index(const struct coord *c, const char *name);
+/* Flow (q, stream) of ss; created (expected -1) when `create`; NULL when
+ * absent or out of memory. */
+struct flow *csess_flow(struct session *ss, int q, const char *stream,
+                        bool create);
+
+#endif
