@@ -6,6 +6,7 @@
  */
 #include "coord_internal.h"
 
+#include "grow.h"
 #include "log.h"
 #include "tombs.h"
 
@@ -172,15 +173,8 @@ struct flow *csess_flow(struct session *ss, int q, const char *stream,
             return &ss->flows[i];
     if (!create || strlen(stream) >= sizeof(f->stream))
         return NULL;
-    if (ss->nflows == ss->cap) {
-        size_t cap = ss->cap ? ss->cap * 2 : 16;
-        struct flow *nf = realloc(ss->flows, cap * sizeof(*nf));
-
-        if (nf == NULL)
-            return NULL;
-        ss->flows = nf;
-        ss->cap = cap;
-    }
+    if (grow_array((void **)&ss->flows, &ss->cap, ss->nflows + 1, sizeof(*f), 16) != 0)
+        return NULL;
     f = &ss->flows[ss->nflows++];
     memset(f, 0, sizeof(*f));
     f->q = q;

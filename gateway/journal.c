@@ -15,6 +15,7 @@
  */
 #include "gw.h"
 
+#include "grow.h"
 #include "log.h"
 #include "state.h"
 #include "wal.h"
@@ -51,15 +52,8 @@ static int add_open(struct gw_journal *j, const char *id)
 {
     if (find_open(j, id) >= 0 || strlen(id) > PROTO_SESSION_LEN)
         return 0;
-    if (j->nopen == j->cap) {
-        size_t cap = j->cap ? j->cap * 2 : 64;
-        void *n = realloc(j->open, cap * sizeof(*j->open));
-
-        if (n == NULL)
-            return -ENOMEM;
-        j->open = n;
-        j->cap = cap;
-    }
+    if (grow_array((void **)&j->open, &j->cap, j->nopen + 1, sizeof(*j->open), 64) != 0)
+        return -ENOMEM;
     memcpy(j->open[j->nopen++], id, strlen(id) + 1);
     return 0;
 }

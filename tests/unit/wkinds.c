@@ -245,7 +245,8 @@ long wk_find(size_t from, enum wk_call_type t, const char *sess)
     size_t i;
 
     for (i = from; i < wk_ncalls; i++)
-        if (wk_calls[i].type == t && (sess == NULL || strcmp(wk_calls[i].sess, sess) == 0))
+        if (wk_calls[i].type == t &&
+            (sess == NULL || strcmp(wk_calls[i].sess, sess) == 0))
             return (long)i;
     return -1;
 }

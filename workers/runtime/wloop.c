@@ -161,8 +161,11 @@ static int commit(struct worker *w)
     if (rc != 0)
         return rc;
     w->npending = 0;
-    if (w->stateful)
-        rc = wsess_send_reports(w);
+    /* Stateful reports come after the acks (the log already holds the
+     * ids); confirming them surfaces a lost one now, not in on_finish. */
+    if (w->stateful && (rc = wsess_send_reports(w)) == 0 && w->reports_sent)
+        rc = mw_flush(w->conn);
+    w->reports_sent = false;
     return rc;
 }
 

@@ -9,6 +9,7 @@
 #include "clock.h"
 #include "ctl.h"
 #include "fault.h"
+#include "grow.h"
 #include "log.h"
 #include "state.h"
 #include "tombs.h"
@@ -403,15 +404,8 @@ static struct wout *out_flow(struct worker_sess *ws, enum plan_stage_id dest,
     }
     if (strlen(stream) >= sizeof(o->stream))
         return NULL;
-    if (ws->nouts == ws->ocap) {
-        size_t cap = ws->ocap ? ws->ocap * 2 : 8;
-        struct wout *no = realloc(ws->outs, cap * sizeof(*no));
-
-        if (no == NULL)
-            return NULL;
-        ws->outs = no;
-        ws->ocap = cap;
-    }
+    if (grow_array((void **)&ws->outs, &ws->ocap, ws->nouts + 1, sizeof(*o), 8) != 0)
+        return NULL;
     o = &ws->outs[ws->nouts++];
     memset(o, 0, sizeof(*o));
     o->dest = (uint8_t)dest;

@@ -93,6 +93,7 @@ struct worker {
     struct pending_ack *cur; /* the input being handled (worker_reject) */
     int ack_batch;
     bool replaying;          /* stateful start-up: inputs come from the log */
+    bool reports_sent;       /* a report went out since the last commit */
     bool stop;
     int64_t started_wall_ms; /* shutdowns published before this are stale */
     struct ctl_msg *out;     /* scratch for control messages (80 KiB) */

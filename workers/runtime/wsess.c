@@ -15,6 +15,7 @@
  */
 #include "clock.h"
 #include "fault.h"
+#include "grow.h"
 #include "log.h"
 #include "tombs.h"
 #include "topo.h"
@@ -113,15 +114,8 @@ int wsess_stream(struct worker_sess *ws, const char *name, int input)
             return (int)i;
     if (strlen(name) >= sizeof(s->name))
         return -1;
-    if (ws->nstreams == ws->scap) {
-        size_t cap = ws->scap ? ws->scap * 2 : 4;
-        struct wstream *ns = realloc(ws->streams, cap * sizeof(*ns));
-
-        if (ns == NULL)
-            return -1;
-        ws->streams = ns;
-        ws->scap = cap;
-    }
+    if (grow_array((void **)&ws->streams, &ws->scap, ws->nstreams + 1, sizeof(*s), 4) != 0)
+        return -1;
     s = &ws->streams[ws->nstreams];
     memset(s, 0, sizeof(*s));
     memcpy(s->name, name, strlen(name) + 1);
@@ -132,15 +126,8 @@ int wsess_stream(struct worker_sess *ws, const char *name, int input)
 
 int wsess_add_rej(struct wstream *s, int64_t seq, int64_t n)
 {
-    if (s->nrej == s->rejcap) {
-        size_t cap = s->rejcap ? s->rejcap * 2 : 8;
-        struct wrej *nr = realloc(s->rej, cap * sizeof(*nr));
-
-        if (nr == NULL)
-            return -1;
-        s->rej = nr;
-        s->rejcap = cap;
-    }
+    if (grow_array((void **)&s->rej, &s->rejcap, s->nrej + 1, sizeof(*s->rej), 8) != 0)
+        return -1;
     s->rej[s->nrej].seq = seq;
     s->rej[s->nrej].n = n;
     s->nrej++;
@@ -164,8 +151,10 @@ static int report_cut(struct worker *w, struct worker_sess *ws,
 {
     int rc = 0;
 
-    if (w->out->nflows > 0)
+    if (w->out->nflows > 0) {
         rc = topo_send_ctl(w->conn, NULL, w->out, w->producer);
+        w->reports_sent = true;
+    }
     base_msg(w, w->out, CTL_REPORT, ws->id);
     if (rc == 0 && s && ctl_begin_flow(w->out, w->inputs[s->input], s->name) < 0)
         rc = MW_ERR_ARG;
@@ -353,12 +342,15 @@ static int on_finish(struct worker *w, const struct ctl_msg *in)
 static int on_drain(struct worker *w, const struct ctl_msg *in)
 {
     struct worker_sess *ws;
+    int rc;
 
     /* A stateless replica reported everything already. */
     if (!w->stateful || (ws = wsess_get(w, in->session, false)) == NULL)
         return 0;
     ws->draining = true;
-    return send_report(w, ws);
+    rc = send_report(w, ws);
+    /* confirmed before the drain is acked */
+    return rc == 0 ? mw_flush(w->conn) : rc;
 }
 
 static void on_abort(struct worker *w, const struct ctl_msg *in)
