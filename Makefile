@@ -110,6 +110,7 @@ test-e2e: programs
 	B=$(B) tests/e2e/run.sh
 	B=$(B) tests/e2e/sessions.sh
 	B=$(B) tests/e2e/gateway_kill.sh
+	B=$(B) tests/e2e/stage_down.sh
 
 asan:
 	@scripts/deps.sh

@@ -116,6 +116,7 @@ struct cl_progress {
     uint64_t total, done;
     double t0, last;
     const char *what;
+    char status[128]; /* what the session waits for (gateway STATUS), or "" */
 };
 
 void cl_progress_init(struct cl_progress *p, uint64_t total, bool enabled);
@@ -137,6 +138,10 @@ void cl_progress_clear(void);
 void cl_progress_add(struct cl_progress *p, uint64_t bytes, const char *what);
 void cl_progress_wait(struct cl_progress *p, double since, int files_done);
 void cl_progress_end(struct cl_progress *p);
+
+/* A STATUS from the gateway: shown in the progress line (and logged once)
+ * until an empty one clears it. */
+void cl_progress_status(struct cl_progress *p, const char *text);
 
 /* ---- send.c ---- */
 

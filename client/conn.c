@@ -64,7 +64,7 @@ static int handshake(struct cl_conn *c, const char *client_name)
     struct proto_msg m;
     int rc;
 
-    if (proto_enc_hello(&c->out, client_name) != 0) {
+    if (proto_enc_hello(&c->out, PROTO_VERSION, client_name) != 0) {
         cl_error("client name '%s' is too long (max %d bytes)", client_name,
                  PROTO_NAME_MAX);
         return CL_FAIL;
@@ -85,7 +85,8 @@ static int handshake(struct cl_conn *c, const char *client_name)
     }
     if (m.type == PROTO_ERROR)
         return cl_conn_error(c, &m, "the gateway refused the session");
-    if (m.type != PROTO_WELCOME || m.u.welcome.version != PROTO_VERSION) {
+    if (m.type != PROTO_WELCOME || m.u.welcome.version < PROTO_VERSION_MIN ||
+        m.u.welcome.version > PROTO_VERSION) {
         cl_error("unexpected handshake answer %s from %s (not a coffee-stream "
                  "gateway of protocol version %d?)", proto_type_name(m.type),
                  c->addr, PROTO_VERSION);

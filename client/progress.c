@@ -9,6 +9,7 @@
 #include "log.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +36,19 @@ void cl_progress_init(struct cl_progress *p, uint64_t total, bool enabled)
     p->t0 = clock_mono_s();
     p->last = p->t0;
     p->what = "";
+    p->status[0] = '\0';
+}
+
+void cl_progress_status(struct cl_progress *p, const char *text)
+{
+    if (strcmp(p->status, text) == 0)
+        return;
+    snprintf(p->status, sizeof(p->status), "%s", text);
+    cl_progress_clear();
+    if (text[0])
+        log_warn("the pipeline is stuck: %s", text);
+    else
+        log_info("the pipeline moves again");
 }
 
 static void fmt_eta(char *out, size_t n, double s)
@@ -65,9 +79,9 @@ void cl_progress_add(struct cl_progress *p, uint64_t bytes, const char *what)
             rate > 0 ? (double)(p->total - p->done) / rate : -1.0);
     line_shown = p->tty;
     if (p->tty)
-        fprintf(stderr, "\r%-17s %9.1f / %.1f MB %5.1f%% %7.1f MB/s  ETA %s\033[K",
+        fprintf(stderr, "\r%-17s %9.1f / %.1f MB %5.1f%% %7.1f MB/s  ETA %s%s%s\033[K",
                 what, (double)p->done / MB, (double)p->total / MB, pct,
-                rate / MB, eta);
+                rate / MB, eta, p->status[0] ? "  | " : "", p->status);
     else
         log_info("progress table=%s sent_mb=%.1f total_mb=%.1f pct=%.1f "
                  "rate_mbs=%.1f eta=%s", what, (double)p->done / MB,
@@ -82,8 +96,9 @@ void cl_progress_wait(struct cl_progress *p, double since, int files_done)
         return;
     p->last = now;
     line_shown = true;
-    fprintf(stderr, "\rwaiting for results: %.0f s, %d/%d files\033[K",
-            now - since, files_done, CL_NRESULTS);
+    fprintf(stderr, "\rwaiting for results: %.0f s, %d/%d files%s%s\033[K",
+            now - since, files_done, CL_NRESULTS, p->status[0] ? "  | " : "",
+            p->status);
 }
 
 void cl_progress_end(struct cl_progress *p)

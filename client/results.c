@@ -233,6 +233,9 @@ int cl_results_receive(struct cl_results *r, struct cl_conn *c, int timeout_s,
         case PROTO_ERROR:
             cl_progress_end(p);
             return cl_conn_error(c, &m, "gateway error");
+        case PROTO_STATUS:
+            cl_progress_status(p, m.u.status.text);
+            break;
         default:
             cl_error("unexpected %s from the gateway while waiting for results",
                       proto_type_name(m.type));

@@ -32,22 +32,27 @@ struct sender {
 };
 
 /* Between batches, a gateway that gave up has sent ERROR (or closed):
- * report it now rather than at the next failing write. */
-static int check_incoming(struct cl_conn *c)
+ * report it now rather than at the next failing write. A STATUS says what
+ * the pipeline waits for. */
+static int check_incoming(struct sender *s)
 {
     struct proto_msg m;
     int rc;
 
-    if (sockio_wait(c->fd, -1, 0) <= 0)
-        return 0;
-    rc = cl_conn_recv(c, &m, 0);
-    if (rc <= 0)
-        return rc;
-    if (m.type == PROTO_ERROR)
-        return cl_conn_error(c, &m, "gateway error");
-    cl_error("unexpected %s from the gateway while sending data",
-              proto_type_name(m.type));
-    return CL_FAIL;
+    while (sockio_wait(s->c->fd, -1, 0) > 0) {
+        rc = cl_conn_recv(s->c, &m, 0);
+        if (rc <= 0)
+            return rc;
+        if (m.type == PROTO_ERROR)
+            return cl_conn_error(s->c, &m, "gateway error");
+        if (m.type != PROTO_STATUS) {
+            cl_error("unexpected %s from the gateway while sending data",
+                     proto_type_name(m.type));
+            return CL_FAIL;
+        }
+        cl_progress_status(s->p, m.u.status.text);
+    }
+    return 0;
 }
 
 static int send_batch(struct sender *s)
@@ -65,7 +70,7 @@ static int send_batch(struct sender *s)
         return rc;
     s->rows += s->b.rows;
     batcher_clear(&s->b);
-    return check_incoming(s->c);
+    return check_incoming(s);
 }
 
 static int add_record(struct sender *s, const char *file,

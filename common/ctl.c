@@ -15,7 +15,7 @@
 
 static const char *const type_names[CTL_NTYPES] = {
     "session_start", "done", "report", "drain",
-    "finish",        "abort", "end",    "shutdown", "hello",
+    "finish",        "abort", "end",    "shutdown", "hello", "status",
 };
 
 const char *ctl_type_name(enum ctl_type t)

@@ -14,6 +14,10 @@
  *                                           flows: the stage's input counts}
  *   abort          anyone -> coordinator -> all stages {session, reason}
  *   end            sink -> gateway         {session, status, reason, rejected}
+ *                  (or coordinator -> gateway, status "error", when a stage
+ *                  had no live replica for too long)
+ *   status         coordinator -> gateway  {session, stage, reason}: what the
+ *                  session waits for ("" reason: nothing wrong any more)
  *   shutdown       coordinator -> all      {}  (global end: workers exit)
  *
  * A *flow* is the messages of one stream into one queue, e.g. stream
@@ -54,6 +58,7 @@ enum ctl_type {
     CTL_END,
     CTL_SHUTDOWN,
     CTL_HELLO,
+    CTL_STATUS,
     CTL_NTYPES,
 };
 

@@ -43,6 +43,7 @@ const char *proto_type_name(uint8_t type)
     case PROTO_DATA_END: return "DATA_END";
     case PROTO_RESULT: return "RESULT";
     case PROTO_RESULT_END: return "RESULT_END";
+    case PROTO_STATUS: return "STATUS";
     default: return "?";
     }
 }
@@ -305,7 +306,8 @@ static int decode_hello(struct rd *r, struct proto_msg *m)
     if (memcmp(magic, PROTO_MAGIC, 4) != 0)
         return PROTO_ERR_MAGIC;
     m->u.hello.version = rd_u16(r);
-    if (!r->err && m->u.hello.version != PROTO_VERSION)
+    if (!r->err && (m->u.hello.version < PROTO_VERSION_MIN ||
+                    m->u.hello.version > PROTO_VERSION))
         return PROTO_ERR_VERSION;
     rd_str(r, m->u.hello.name, PROTO_NAME_MAX);
     return rd_end(r);
@@ -371,6 +373,9 @@ int proto_decode(const struct proto_frame *f, struct proto_msg *m)
         return rd_end(&r);
     case PROTO_RESULT_END:
         return decode_result_end(&r, m);
+    case PROTO_STATUS:
+        rd_str(&r, m->u.status.text, PROTO_TEXT_MAX);
+        return rd_end(&r);
     default:
         return PROTO_ERR_TYPE;
     }
@@ -493,41 +498,58 @@ static int wr_end(struct wr *w)
     return 0;
 }
 
-int proto_enc_hello(struct proto_buf *b, const char *client_name)
+int proto_enc_hello(struct proto_buf *b, uint16_t version, const char *client_name)
 {
     struct wr w;
 
     wr_begin(&w, b, PROTO_HELLO);
     wr_bytes(&w, PROTO_MAGIC, 4);
-    wr_u16(&w, PROTO_VERSION);
+    wr_u16(&w, version);
     wr_str(&w, client_name, PROTO_NAME_MAX);
     return wr_end(&w);
 }
 
-int proto_enc_welcome(struct proto_buf *b, const char *session, uint32_t max_frame)
+int proto_enc_welcome(struct proto_buf *b, uint16_t version, const char *session,
+                      uint32_t max_frame)
 {
     struct wr w;
 
     if (strlen(session) != PROTO_SESSION_LEN)
         return PROTO_ERR_ARG;
     wr_begin(&w, b, PROTO_WELCOME);
-    wr_u16(&w, PROTO_VERSION);
+    wr_u16(&w, version);
     wr_str(&w, session, PROTO_SESSION_LEN);
     wr_u32(&w, max_frame);
     return wr_end(&w);
 }
 
-int proto_enc_error(struct proto_buf *b, uint16_t code, const char *text)
+/* A text field cut at PROTO_TEXT_MAX. */
+static void wr_text(struct wr *w, const char *text)
 {
     size_t n = strlen(text);
-    struct wr w;
 
     if (n > PROTO_TEXT_MAX)
         n = PROTO_TEXT_MAX;
+    wr_u16(w, (uint16_t)n);
+    wr_bytes(w, text, n);
+}
+
+int proto_enc_error(struct proto_buf *b, uint16_t code, const char *text)
+{
+    struct wr w;
+
     wr_begin(&w, b, PROTO_ERROR);
     wr_u16(&w, code);
-    wr_u16(&w, (uint16_t)n);
-    wr_bytes(&w, text, n);
+    wr_text(&w, text);
+    return wr_end(&w);
+}
+
+int proto_enc_status(struct proto_buf *b, const char *text)
+{
+    struct wr w;
+
+    wr_begin(&w, b, PROTO_STATUS);
+    wr_text(&w, text);
     return wr_end(&w);
 }
 

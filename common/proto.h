@@ -23,7 +23,8 @@
 #include <stdint.h>
 
 #define PROTO_MAGIC "CSTR"      /* first 4 bytes of a HELLO payload */
-#define PROTO_VERSION 1
+#define PROTO_VERSION 2         /* the newest version spoken */
+#define PROTO_VERSION_MIN 1     /* the oldest still accepted */
 #define PROTO_HDR_LEN 5         /* u32 length + u8 type */
 #define PROTO_MAX_FRAME_DEFAULT (8u << 20) /* payload cap, bytes */
 #define PROTO_MAX_FRAME_MIN 4096u
@@ -47,6 +48,7 @@ enum proto_type {
     PROTO_DATA_END = 0x13,    /* c->g all tables sent */
     PROTO_RESULT = 0x20,      /* g->c file name, chunk seq, bytes */
     PROTO_RESULT_END = 0x21,  /* g->c status, rejected rows per table */
+    PROTO_STATUS = 0x22,      /* g->c (version 2) what the session waits for */
 };
 
 /* Table ids on the wire (same order as enum plan_table in plan.h). */
@@ -131,6 +133,9 @@ struct proto_msg {
             uint8_t status; /* 0: ok */
             uint64_t rejected[PROTO_NTABLES];
         } result_end;
+        struct {
+            char text[PROTO_TEXT_MAX + 1]; /* "" when nothing is wrong */
+        } status;
     } u;
 };
 
@@ -172,8 +177,9 @@ int proto_decoder_next(struct proto_decoder *d, struct proto_frame *f)
 /* Bytes buffered but not yet returned as frames. */
 size_t proto_decoder_pending(const struct proto_decoder *d);
 
-/* Parses a frame's payload. Returns 0 or a negative error. For a HELLO of
- * another version m->u.hello.version is set and PROTO_ERR_VERSION returned. */
+/* Parses a frame's payload. Returns 0 or a negative error. For a HELLO of a
+ * version outside [PROTO_VERSION_MIN, PROTO_VERSION] m->u.hello.version is
+ * set and PROTO_ERR_VERSION returned. */
 int proto_decode(const struct proto_frame *f, struct proto_msg *m)
     __attribute__((warn_unused_result));
 
@@ -193,9 +199,10 @@ void proto_buf_reset(struct proto_buf *b); /* len = 0, keeps the memory */
 
 /* Each appends one whole frame to b. Returns 0, PROTO_ERR_ARG (a string or
  * payload too long, a table id out of range) or PROTO_ERR_NOMEM. */
-int proto_enc_hello(struct proto_buf *b, const char *client_name)
+int proto_enc_hello(struct proto_buf *b, uint16_t version, const char *client_name)
     __attribute__((warn_unused_result));
-int proto_enc_welcome(struct proto_buf *b, const char *session,
+/* WELCOME answers with the version the session will speak (the client's). */
+int proto_enc_welcome(struct proto_buf *b, uint16_t version, const char *session,
                       uint32_t max_frame) __attribute__((warn_unused_result));
 int proto_enc_error(struct proto_buf *b, uint16_t code, const char *text)
     __attribute__((warn_unused_result)); /* text is cut at PROTO_TEXT_MAX */
@@ -213,6 +220,8 @@ int proto_enc_result(struct proto_buf *b, const char *file, uint32_t seq,
 int proto_enc_result_end(struct proto_buf *b, uint8_t status,
                          const uint64_t rejected[PROTO_NTABLES])
     __attribute__((warn_unused_result));
+int proto_enc_status(struct proto_buf *b, const char *text)
+    __attribute__((warn_unused_result)); /* text is cut at PROTO_TEXT_MAX */
 
 /* Writes the head of a BATCH frame whose `len` CSV bytes are sent right
  * after it (zero-copy sending). Returns 0 or PROTO_ERR_ARG. */

@@ -24,7 +24,7 @@ static uint64_t monotonic_ms(void *arg)
     return (uint64_t)clock_mono_ms();
 }
 
-static uint64_t now_ms(const struct coord *c)
+uint64_t coord_now(const struct coord *c)
 {
     return c->clock(c->clock_arg);
 }
@@ -103,9 +103,15 @@ bool coord_stopping(const struct coord *c)
     return c->stopping;
 }
 
+void coord_set_end_hook(struct coord *c, coord_end_fn fn, void *arg)
+{
+    c->end_fn = fn;
+    c->end_arg = arg;
+}
+
 /* ------------------------------------------------------------ emitting */
 
-static void emit(struct coord *c, const char *key, const struct ctl_msg *m)
+void coord_emit(struct coord *c, const char *key, const struct ctl_msg *m)
 {
     if (c->emit_failed)
         return;
@@ -123,7 +129,7 @@ static void begin_call(struct coord *c, coord_emit_fn fn, void *arg)
 static void send_drain(struct coord *c, const struct session *ss, const char *key)
 {
     ctl_init(c->out, CTL_DRAIN, ss->id);
-    emit(c, key, c->out);
+    coord_emit(c, key, c->out);
 }
 
 /* finish carries the session's reply-to, the rejected rows counted so far
@@ -154,7 +160,7 @@ static void send_finish(struct coord *c, const struct session *ss, int s,
             log_error("eof session=%s stage=%s input flows do not fit a finish",
                       ss->id, stage_name(s));
     }
-    emit(c, key, m);
+    coord_emit(c, key, m);
 }
 
 /* ------------------------------------------------------------ evaluation */
@@ -233,7 +239,7 @@ static void enter_draining(struct coord *c, struct session *ss, int s)
             check_flow(c, ss, &ss->flows[i]);
     stage_totals(c, ss, s, &done, &expected);
     ss->st[s].state = COORD_DRAINING;
-    ss->st[s].since_ms = now_ms(c);
+    ss->st[s].since_ms = coord_now(c);
     log_info("eof session=%s stage=%s drain processed=%" PRId64 "/%" PRId64,
              ss->id, stage_name(s), done, expected);
     send_drain(c, ss, stage_name(s));
@@ -245,7 +251,7 @@ static void enter_finishing(struct coord *c, struct session *ss, int s)
 
     stage_totals(c, ss, s, &done, &expected);
     ss->st[s].state = COORD_FINISHING;
-    ss->st[s].since_ms = now_ms(c);
+    ss->st[s].since_ms = coord_now(c);
     log_info("eof session=%s stage=%s processed=%" PRId64 "/%" PRId64
              " released: finish replicas=%d", ss->id, stage_name(s), done,
              expected, c->plan.replicas[s]);
@@ -256,7 +262,7 @@ static void enter_complete(struct coord *c, struct session *ss, int s)
 {
     ss->st[s].state = COORD_COMPLETE;
     log_info("eof session=%s stage=%s complete elapsed_ms=%" PRIu64, ss->id,
-             stage_name(s), now_ms(c) - ss->start_ms);
+             stage_name(s), coord_now(c) - ss->start_ms);
 }
 
 static bool dones_complete(const struct coord *c, const struct session *ss, int s)
@@ -289,7 +295,7 @@ static void evaluate(struct coord *c, struct session *ss)
     }
     if (ss->st[PLAN_SINK].state == COORD_COMPLETE) {
         log_info("eof session=%s end elapsed_ms=%" PRIu64 " sessions=%zu",
-                 ss->id, now_ms(c) - ss->start_ms, c->nsessions - 1);
+                 ss->id, coord_now(c) - ss->start_ms, c->nsessions - 1);
         c->stats.completed++;
         csess_drop(c, ss);
     }
@@ -313,7 +319,7 @@ static struct session *session_for(struct coord *c, const struct ctl_msg *in,
                  ctl_type_name(in->type));
         return NULL;
     }
-    ss = csess_new(c, in->session, now_ms(c));
+    ss = csess_new(c, in->session, coord_now(c));
     if (ss == NULL) {
         *nomem = true;
         return NULL;
@@ -419,7 +425,7 @@ static int on_done(struct coord *c, const struct ctl_msg *in)
                  "(state=%s)", ss->id, stage_name(s), in->replica,
                  coord_state_name((int)st->state));
     st->done |= COORD_BIT(in->replica);
-    st->since_ms = now_ms(c);
+    st->since_ms = coord_now(c);
     log_info("eof session=%s stage=%s replica=%d done sent=%" PRId64
              " replicas=%d/%d", ss->id, stage_name(s), in->replica, sent,
              popcount64(st->done), stateless(s) ? 1 : c->plan.replicas[s]);
@@ -498,7 +504,7 @@ static int on_report(struct coord *c, const struct ctl_msg *in)
     }
     if (added == 0)
         return 0;
-    ss->st[s].since_ms = now_ms(c);
+    ss->st[s].since_ms = coord_now(c);
     log_debug("eof session=%s stage=%s replica=%d report new_ids=%" PRId64,
               ss->id, in->stage, in->replica, added);
     evaluate(c, ss);
@@ -545,7 +551,7 @@ static int on_hello(struct coord *c, const struct ctl_msg *in)
             continue;
         ctl_init(c->out, CTL_ABORT, in->sessions[i]);
         snprintf(c->out->reason, sizeof(c->out->reason), "the session ended");
-        emit(c, key, c->out);
+        coord_emit(c, key, c->out);
         aborted++;
     }
     log_info("eof hello stage=%s replica=%d sessions_held=%d resent=%d "
@@ -568,7 +574,7 @@ static int on_abort(struct coord *c, const struct ctl_msg *in)
     snprintf(c->out->reason, sizeof(c->out->reason), "%s", in->reason);
     log_info("eof session=%s abort reason='%s' known=%s", in->session,
              in->reason, ss ? "yes" : "no");
-    emit(c, PLAN_CONTROL_ALL, c->out);
+    coord_emit(c, PLAN_CONTROL_ALL, c->out);
     if (ss) {
         c->stats.aborted++;
         csess_drop(c, ss);
@@ -593,7 +599,7 @@ static int on_shutdown(struct coord *c, const struct ctl_msg *in)
     else
         log_info("eof shutdown");
     ctl_init(c->out, CTL_SHUTDOWN, NULL);
-    emit(c, PLAN_CONTROL_ALL, c->out);
+    coord_emit(c, PLAN_CONTROL_ALL, c->out);
     c->stopping = true;
     return 0;
 }
@@ -626,7 +632,7 @@ int coord_handle(struct coord *c, const struct ctl_msg *in, coord_emit_fn fn,
 
 int coord_resume(struct coord *c, coord_emit_fn fn, void *arg)
 {
-    uint64_t now = now_ms(c);
+    uint64_t now = coord_now(c);
     size_t b, n = 0;
     int s;
 
@@ -644,36 +650,46 @@ int coord_resume(struct coord *c, coord_emit_fn fn, void *arg)
     return c->emit_failed ? COORD_ERR_EMIT : 0;
 }
 
+static void resend_silent(struct coord *c, struct session *ss, uint64_t now)
+{
+    int s;
+
+    for (s = PLAN_FILTER; s < PLAN_NSTAGES; s++) {
+        struct stage_st *st = &ss->st[s];
+        int64_t done, expected;
+
+        if ((st->state != COORD_DRAINING && st->state != COORD_FINISHING) ||
+            now - st->since_ms < c->resend_ms)
+            continue;
+        stage_totals(c, ss, s, &done, &expected);
+        log_info("eof session=%s stage=%s resend %s silent_ms=%" PRIu64
+                 " processed=%" PRId64 "/%" PRId64 " done=%d/%d", ss->id,
+                 stage_name(s), coord_state_name((int)st->state),
+                 now - st->since_ms, done, expected, popcount64(st->done),
+                 c->plan.replicas[s]);
+        st->since_ms = now;
+        resend_stage(c, ss, s, stage_name(s), -1);
+    }
+}
+
 int coord_tick(struct coord *c, coord_emit_fn fn, void *arg)
 {
     uint64_t now;
     size_t b;
-    int s;
 
-    if (c->resend_ms == 0)
+    if (c->resend_ms == 0 && c->notice_ms == 0 && c->fail_ms == 0)
         return 0;
     begin_call(c, fn, arg);
-    now = now_ms(c);
+    now = coord_now(c);
     for (b = 0; b < c->nbuckets; b++) {
-        struct session *ss;
+        struct session *ss, *next;
 
-        for (ss = c->buckets[b]; ss; ss = ss->next)
-            for (s = PLAN_FILTER; s < PLAN_NSTAGES; s++) {
-                struct stage_st *st = &ss->st[s];
-                int64_t done, expected;
-
-                if ((st->state != COORD_DRAINING && st->state != COORD_FINISHING) ||
-                    now - st->since_ms < c->resend_ms)
-                    continue;
-                stage_totals(c, ss, s, &done, &expected);
-                log_info("eof session=%s stage=%s resend %s silent_ms=%" PRIu64
-                         " processed=%" PRId64 "/%" PRId64 " done=%d/%d", ss->id,
-                         stage_name(s), coord_state_name((int)st->state),
-                         now - st->since_ms, done, expected, popcount64(st->done),
-                         c->plan.replicas[s]);
-                st->since_ms = now;
-                resend_stage(c, ss, s, stage_name(s), -1);
-            }
+        for (ss = c->buckets[b]; ss; ss = next) {
+            next = ss->next; /* check_stalled may free ss */
+            if (c->resend_ms)
+                resend_silent(c, ss, now);
+            cstall_check(c, ss, now);
+        }
     }
     return c->emit_failed ? COORD_ERR_EMIT : 0;
 }

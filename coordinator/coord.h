@@ -88,6 +88,7 @@ struct coord_stats {
     uint64_t violations; /* ids beyond expected, or conflicting declarations */
     uint64_t ignored;    /* messages ignored (ended session, bad field) */
     uint64_t resent;     /* drain/finish messages re-sent (timer, hello, resume) */
+    uint64_t failed;     /* sessions failed: a stage had no live replica */
 };
 
 /* Creates a machine for plan p (copied). `tombs` (borrowed, must outlive
@@ -109,6 +110,23 @@ void coord_set_clock(struct coord *c, coord_clock_fn fn, void *arg);
  * drain/finish as no-ops. */
 void coord_set_resend(struct coord *c, uint64_t ms);
 
+/* Liveness of the stages: the caller reports, about once a second, whether
+ * stage s has at least one live replica (e.g. a consumer on one of its
+ * control queues). A session whose next stage to complete has had no live
+ * replica for notice_ms gets a `status` to its gateway naming the stage
+ * (and an empty one when the stage is back); after fail_ms it fails: `end`
+ * with status "error" and the reason to its gateway, `abort` to every
+ * stage, and it ends (tombstoned). fail_ms 0: never fail. Both 0 by
+ * default (off). `end` and `status` are emitted with the session's gateway
+ * id as routing key: the caller sends them to the results exchange. */
+void coord_set_stage_limits(struct coord *c, uint64_t notice_ms, uint64_t fail_ms);
+void coord_stage_live(struct coord *c, enum plan_stage_id s, bool live);
+
+/* Called with the id of every session that ends (completes, is aborted or
+ * fails), e.g. to delete its log. NULL: none. */
+typedef void (*coord_end_fn)(void *arg, const char *session);
+void coord_set_end_hook(struct coord *c, coord_end_fn fn, void *arg);
+
 /* Applies one control message (borrowed) and emits the resulting messages
  * through emit(arg, ...), in order. Invalid fields and ended sessions are
  * logged and ignored (that is not an error).
@@ -124,8 +142,9 @@ int coord_resume(struct coord *c, coord_emit_fn emit, void *arg)
     __attribute__((warn_unused_result));
 
 /* Re-sends drain/finish to stages silent for the resend interval (see
- * coord_set_resend). It scans every active session: call it about once a
- * second, not after every message. Returns 0 or COORD_ERR_EMIT. */
+ * coord_set_resend) and applies the stage limits (coord_set_stage_limits).
+ * It scans every active session: call it about once a second, not after
+ * every message. Returns 0 or COORD_ERR_EMIT. */
 int coord_tick(struct coord *c, coord_emit_fn emit, void *arg)
     __attribute__((warn_unused_result));
 

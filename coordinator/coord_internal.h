@@ -39,6 +39,7 @@ struct session {
     struct stage_st st[PLAN_NSTAGES];
     struct flow *flows;
     size_t nflows, cap;
+    int notice_stage; /* stage the last status named, -1: none */
 };
 
 struct coord {
@@ -58,6 +59,10 @@ struct coord {
     coord_clock_fn clock;
     void *clock_arg;
     uint64_t resend_ms;
+    uint64_t notice_ms, fail_ms;        /* stage limits, 0: off */
+    uint64_t down_since[PLAN_NSTAGES];  /* 0: the stage has a live replica */
+    coord_end_fn end_fn;
+    void *end_arg;
     bool stopping;
     struct coord_stats stats;
 
@@ -68,6 +73,13 @@ struct coord {
     void *emit_arg;
     bool emit_failed;
 };
+
+/* coord.c */
+uint64_t coord_now(const struct coord *c);
+void coord_emit(struct coord *c, const char *key, const struct ctl_msg *m);
+
+/* coord_stall.c */
+void cstall_check(struct coord *c, struct session *ss, uint64_t now);
 
 /* coord_sess.c */
 int csess_layout(struct coord *c); /* queue names and indexes; 0 or -1 */

@@ -111,6 +111,7 @@ struct session *csess_new(struct coord *c, const char *id, uint64_t now)
         return NULL;
     snprintf(ss->id, sizeof(ss->id), "%s", id);
     ss->start_ms = now;
+    ss->notice_stage = -1;
     for (s = 0; s < PLAN_NSTAGES; s++) {
         ss->st[s].state = COORD_WAITING;
         ss->st[s].since_ms = now;
@@ -141,6 +142,8 @@ void csess_drop(struct coord *c, struct session *ss)
     *link = ss->next;
     c->nsessions--;
     csess_tombstone(c, ss->id);
+    if (c->end_fn)
+        c->end_fn(c->end_arg, ss->id);
     session_free(ss);
 }
 
@@ -194,7 +197,11 @@ bool csess_tombstoned(const struct coord *c, const char *id)
 
 void csess_tombstone(struct coord *c, const char *id)
 {
-    int rc = tombs_add(c->tombs, id);
+    int rc;
+
+    if (tombs_has(c->tombs, id))
+        return;
+    rc = tombs_add(c->tombs, id);
 
     /* Still remembered in memory: only a restart could forget it. */
     if (rc != 0)

@@ -24,6 +24,8 @@
 #include "coord.h"
 #include "ctl.h"
 #include "fault.h"
+#include "grow.h"
+#include "hb.h"
 #include "log.h"
 #include "mw.h"
 #include "plan.h"
@@ -54,7 +56,7 @@ static void on_signal(int sig)
 
 struct config {
     const char *amqp_url, *replicas, *id, *state_dir, *fsync;
-    long resend_ms, prefetch, batch;
+    long resend_ms, prefetch, batch, notice_s, fail_s;
 };
 
 struct service {
@@ -66,10 +68,14 @@ struct service {
     struct ctl_msg *in;
     int err;            /* the mw error that made the emit callback fail */
     uint64_t last_tick; /* ms, monotonic */
+    const struct plan *plan;
+    uint64_t last_probe; /* ms, monotonic: stage liveness */
     /* the current batch */
     uint64_t tags[MAX_BATCH];
-    char ended[MAX_BATCH][CTL_ID_MAX];
-    int ntags, nended;
+    int ntags;
+    char (*ended)[CTL_ID_MAX]; /* sessions that ended: logs to delete */
+    size_t nended, endcap;
+    struct hb *hb;
 };
 
 /* A returned or nacked publish is lost, not fatal: hello, the resend timer
@@ -79,10 +85,15 @@ static bool lost_publish(int rc)
     return rc == MW_ERR_UNROUTABLE || rc == MW_ERR_NACK;
 }
 
+/* Control messages go to the stages (cs.control, key = stage, replica or
+ * "all"); `end` and `status` go to a session's gateway (cs.results, key =
+ * its id). */
 static int emit_ctl(void *arg, const char *key, const struct ctl_msg *m)
 {
     struct service *sv = arg;
-    int rc = topo_send_ctl(sv->conn, key, m, sv->cf->id);
+    int rc = m->type == CTL_END || m->type == CTL_STATUS
+                 ? topo_publish_ctl(sv->conn, PLAN_RESULTS_EXCHANGE, key, m, sv->cf->id)
+                 : topo_send_ctl(sv->conn, key, m, sv->cf->id);
 
     if (lost_publish(rc)) {
         log_warn("coordinator a control message was not delivered: %s "
@@ -92,6 +103,20 @@ static int emit_ctl(void *arg, const char *key, const struct ctl_msg *m)
     }
     sv->err = rc;
     return rc;
+}
+
+/* The machine's end hook: the session's log goes at the next commit. */
+static void on_end(void *arg, const char *session)
+{
+    struct service *sv = arg;
+
+    if (grow_array((void **)&sv->ended, &sv->endcap, sv->nended + 1,
+                   sizeof(*sv->ended), 16) != 0) {
+        log_warn("coordinator out of memory: the log of session=%s stays until "
+                 "the next start", session);
+        return;
+    }
+    snprintf(sv->ended[sv->nended++], CTL_ID_MAX, "%s", session);
 }
 
 static int discard_ctl(void *arg, const char *key, const struct ctl_msg *m)
@@ -167,8 +192,9 @@ static int process(struct service *sv, const struct mw_delivery *d)
     rc = coord_handle(sv->coord, sv->in, emit_ctl, sv);
     if (rc != 0)
         return coord_rc(sv, rc);
+    /* e.g. an abort of a session never seen: logged, no end hook */
     if (session_scoped(sv->in) && coord_ended(sv->coord, sv->in->session))
-        snprintf(sv->ended[sv->nended++], CTL_ID_MAX, "%s", sv->in->session);
+        on_end(sv, sv->in->session);
     return 0;
 }
 
@@ -176,9 +202,10 @@ static int process(struct service *sv, const struct mw_delivery *d)
  * sessions' logs deleted, then the batch acked. */
 static int commit(struct service *sv)
 {
-    int i, rc;
+    size_t i;
+    int rc;
 
-    if (sv->ntags == 0)
+    if (sv->ntags == 0 && sv->nended == 0)
         return 0;
     rc = wal_dir_sync(sv->dir);
     if (rc != 0) {
@@ -194,7 +221,7 @@ static int commit(struct service *sv)
         if ((rc = wal_remove(sv->dir, sv->ended[i])) != 0)
             log_warn("coordinator cannot delete the log of session=%s: %s",
                      sv->ended[i], strerror(-rc));
-    for (i = 0; i < sv->ntags; i++) {
+    for (i = 0; i < (size_t)sv->ntags; i++) {
         rc = mw_ack(sv->conn, sv->tags[i]);
         if (rc != 0 && rc != MW_ERR_STALE) /* stale: redelivered, harmless */
             return rc;
@@ -203,7 +230,30 @@ static int commit(struct service *sv)
     return 0;
 }
 
-/* Runs the resend scan at most every POLL_MS. */
+/* A stage is live while one of its replicas consumes its control queue. */
+static int probe_stages(struct service *sv)
+{
+    char q[PLAN_NAME_MAX + 16];
+    uint32_t msgs, consumers;
+    int s, i, rc;
+
+    for (s = PLAN_FILTER; s < PLAN_NSTAGES; s++) {
+        bool live = false;
+
+        for (i = 0; !live && i < sv->plan->replicas[s]; i++) {
+            topo_control_queue((enum plan_stage_id)s, i, q, sizeof(q));
+            rc = mw_queue_stat(sv->conn, q, &msgs, &consumers);
+            if (rc != 0 && rc != MW_ERR_PROTOCOL)
+                return rc;
+            live = rc == 0 && consumers > 0;
+        }
+        coord_stage_live(sv->coord, (enum plan_stage_id)s, live);
+    }
+    return 0;
+}
+
+/* Runs the resend and stall scans at most every POLL_MS, the liveness
+ * probe at most every second while sessions are active. */
 static int tick(struct service *sv)
 {
     uint64_t now = (uint64_t)clock_mono_ms();
@@ -212,10 +262,17 @@ static int tick(struct service *sv)
     if (now - sv->last_tick < POLL_MS)
         return 0;
     sv->last_tick = now;
+    if ((sv->cf->notice_s || sv->cf->fail_s) && coord_sessions(sv->coord) > 0 &&
+        now - sv->last_probe >= 1000) {
+        sv->last_probe = now;
+        if ((rc = probe_stages(sv)) != 0)
+            return rc;
+    }
     rc = coord_tick(sv->coord, emit_ctl, sv);
     if (rc != 0)
         return coord_rc(sv, rc);
-    return flush(sv);
+    rc = flush(sv);
+    return rc == 0 ? commit(sv) : rc; /* logs of failed sessions */
 }
 
 /* The consume loop; returns 0 on a stop request or shutdown, else the error. */
@@ -225,6 +282,7 @@ static int run(struct service *sv)
     int rc;
 
     while (!stop_requested && !coord_stopping(sv->coord)) {
+        hb_tick(sv->hb);
         rc = mw_next(sv->conn, &d, sv->ntags ? 0 : POLL_MS);
         if (rc == 0) {
             rc = process(sv, &d);
@@ -248,10 +306,16 @@ static int run(struct service *sv)
 
 /* ------------------------------------------------------------ recovery */
 
+static void on_wait(void *arg)
+{
+    hb_tick(((struct service *)arg)->hb);
+}
+
 static int replay_record(void *arg, const uint8_t *rec, size_t len)
 {
     struct service *sv = arg;
 
+    hb_tick(sv->hb);
     if (ctl_decode(rec, len, sv->in) != 0)
         return 0; /* only valid messages were logged: ignore, as then */
     return coord_handle(sv->coord, sv->in, discard_ctl, NULL) ==
@@ -301,6 +365,9 @@ static int recover(struct service *sv, const struct plan *plan)
     if (sv->coord == NULL)
         return -1;
     coord_set_resend(sv->coord, (uint64_t)sv->cf->resend_ms);
+    coord_set_stage_limits(sv->coord, (uint64_t)sv->cf->notice_s * 1000,
+                           (uint64_t)sv->cf->fail_s * 1000);
+    coord_set_end_hook(sv->coord, on_end, sv);
     rc = wal_dir_list(sv->dir, replay_log, sv);
     if (rc != 0) {
         log_error("coordinator cannot replay its logs: %s",
@@ -329,6 +396,12 @@ static int parse_config(struct config *cf, struct plan *p, int argc, char **argv
         {"COORD_BATCH", "batch", CFG_INT, "64", 1, MAX_BATCH, false,
          "control messages handled per group commit (one fdatasync)",
          &cf->batch},
+        {"COORD_STAGE_NOTICE_S", "stage-notice", CFG_INT, "5", 0, 86400, false,
+         "tell a session's client which stage it waits for once that stage "
+         "has had no live replica this long (0: never)", &cf->notice_s},
+        {"COORD_STAGE_FAIL_S", "stage-fail", CFG_INT, "60", 0, 86400, false,
+         "fail the sessions waiting on a stage that has had no live replica "
+         "this long, with an error naming it (0: never)", &cf->fail_s},
         STATE_CFG_OPTS(&cf->state_dir, &cf->fsync),
     };
     size_t n = sizeof(opts) / sizeof(opts[0]);
@@ -361,6 +434,8 @@ static int start(struct service *sv, const struct plan *plan)
     mo.url = sv->cf->amqp_url;
     mo.name = sv->cf->id;
     mo.prefetch = (uint16_t)sv->cf->prefetch;
+    mo.on_wait = on_wait;
+    mo.on_wait_arg = sv;
     sv->conn = mw_connect(&mo, &rc);
     if (sv->conn == NULL) {
         log_error("coordinator cannot connect: %s", mw_strerror(rc));
@@ -387,7 +462,9 @@ static void cleanup(struct service *sv)
     coord_destroy(sv->coord);
     tombs_destroy(sv->tombs);
     wal_dir_close(sv->dir);
+    hb_destroy(sv->hb);
     free(sv->in);
+    free(sv->ended);
 }
 
 int coord_service_main(int argc, char **argv)
@@ -410,10 +487,14 @@ int coord_service_main(int argc, char **argv)
     }
     memset(&sv, 0, sizeof(sv));
     sv.cf = &cf;
-    if (recover(&sv, &plan) == 0 && start(&sv, &plan) == 0) {
+    sv.plan = &plan;
+    sv.hb = hb_create("coordinator");
+    if (sv.hb != NULL && recover(&sv, &plan) == 0 && start(&sv, &plan) == 0) {
         log_info("coordinator ready queue=%s", PLAN_COORD_QUEUE);
-        if (run(&sv) == 0)
+        if (run(&sv) == 0) {
             status = 0;
+            hb_bye(sv.hb); /* a deliberate stop: not to be restarted */
+        }
     }
     cleanup(&sv);
     return status;

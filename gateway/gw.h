@@ -57,6 +57,7 @@ struct gw_session {
     char id[PROTO_SESSION_LEN + 1];
     /* set before the session thread starts, then read-only */
     char client[PROTO_NAME_MAX + 1];
+    uint16_t version; /* the client's protocol version (set before the id) */
     char peer[80];
     int wake[2]; /* self-pipe: others -> session thread */
 
@@ -157,10 +158,13 @@ void gw_journal_close(struct gw_journal *j);
 
 /* ---- session.c ---- */
 
+struct hb;
+
 struct gw_server {
     const struct gw_config *cfg;
     struct gw_registry *reg;
     struct gw_journal *journal;
+    struct hb *hb; /* heartbeats from the accept loop (main thread only) */
 };
 
 struct gw_session_arg {

@@ -14,6 +14,7 @@
 #include "cfg.h"
 #include "ctl.h"
 #include "fault.h"
+#include "hb.h"
 #include "state.h"
 #include "topo.h"
 #include "log.h"
@@ -168,7 +169,8 @@ static void accept_loop(struct gw_server *srv, int lfd)
         char peer[80];
         int fd;
 
-        if (sockio_wait(lfd, -1, 1000) <= 0)
+        hb_tick(srv->hb);
+        if (sockio_wait(lfd, -1, 250) <= 0)
             continue;
         fd = accept(lfd, (struct sockaddr *)&ss, &slen);
         if (fd < 0) {
@@ -197,7 +199,8 @@ static void drain_sessions(struct gw_server *srv)
     if (n > 0)
         log_info("shutting down: waiting for %d session%s to finish (signal "
                  "again to end them now)", n, n == 1 ? "" : "s");
-    while (gw_registry_wait_idle(srv->reg, 500) > 0) {
+    while (gw_registry_wait_idle(srv->reg, 250) > 0) {
+        hb_tick(srv->hb); /* finishing sessions is not hanging */
         if (signals_seen >= 2 && !kicked) {
             log_warn("second signal: ending the remaining sessions");
             gw_registry_kick(srv->reg, false, PROTO_E_SHUTDOWN,
@@ -316,6 +319,7 @@ static int serve(struct gw_server *srv)
     drain_sessions(srv);
     gw_results_stop(res);
     gw_journal_close(srv->journal);
+    hb_bye(srv->hb); /* a deliberate stop: not to be restarted */
     log_info("gateway stopped id=%s", srv->cfg->id);
     return 0;
 }
@@ -376,11 +380,15 @@ int main(int argc, char **argv)
     memset(&srv, 0, sizeof(srv));
     srv.cfg = &cfg;
     srv.reg = gw_registry_create();
-    if (srv.reg == NULL) {
+    srv.hb = hb_create("gateway");
+    if (srv.reg == NULL || srv.hb == NULL) {
         log_error("out of memory");
+        gw_registry_destroy(srv.reg);
+        hb_destroy(srv.hb);
         return 1;
     }
     rc = serve(&srv);
     gw_registry_destroy(srv.reg);
+    hb_destroy(srv.hb);
     return rc;
 }

@@ -206,6 +206,19 @@ static void on_end(struct gw_results *r, struct gw_session *s,
                                  r->out.ptr, r->out.len);
 }
 
+/* What the session waits for, for clients that speak version 2. */
+static void on_status(struct gw_results *r, struct gw_session *s,
+                      const struct ctl_msg *m)
+{
+    log_info("session status session=%s stage=%s status=\"%s\"", s->id,
+             m->stage, m->reason);
+    if (s->version < 2)
+        return;
+    proto_buf_reset(&r->out);
+    if (proto_enc_status(&r->out, m->reason) == 0)
+        (void)gw_session_send(s, r->out.ptr, r->out.len);
+}
+
 static void on_delivery(struct gw_results *r, const struct mw_delivery *d)
 {
     struct gw_registry *reg = r->srv->reg;
@@ -228,17 +241,21 @@ static void on_delivery(struct gw_results *r, const struct mw_delivery *d)
                  "session=%s", (int)d->meta.kind, d->meta.session);
         return;
     }
-    if (m.type != CTL_END) {
+    if (m.type != CTL_END && m.type != CTL_STATUS) {
         log_debug("control %s on the results queue ignored session=%s",
                   ctl_type_name(m.type), m.session);
         return;
     }
     s = gw_registry_get(reg, m.session);
     if (s == NULL) {
-        log_debug("end for unknown session dropped session=%s", m.session);
+        log_debug("%s for unknown session dropped session=%s",
+                  ctl_type_name(m.type), m.session);
         return;
     }
-    on_end(r, s, &m);
+    if (m.type == CTL_END)
+        on_end(r, s, &m);
+    else
+        on_status(r, s, &m);
     gw_registry_put(reg, s);
 }
 

@@ -248,7 +248,7 @@ static int sess_start(struct sess *x)
     log_info("session start session=%s client=%s peer=%s", id, x->s->client,
              x->s->peer);
     proto_buf_reset(&x->out);
-    if (proto_enc_welcome(&x->out, id, (uint32_t)x->cfg->max_frame) != 0 ||
+    if (proto_enc_welcome(&x->out, x->s->version, id, (uint32_t)x->cfg->max_frame) != 0 ||
         gw_session_send(x->s, x->out.ptr, x->out.len) != 0) {
         snprintf(x->reason, sizeof(x->reason), "client disconnected");
         return OUT_ABORT;
@@ -272,13 +272,14 @@ static int sess_handshake(struct sess *x)
     rc = proto_decode(&f, &m);
     if (rc == PROTO_ERR_VERSION)
         return sess_fail(x, PROTO_E_VERSION, "protocol version %u is not "
-                         "supported (this gateway speaks version %d)",
-                         m.u.hello.version, PROTO_VERSION);
+                         "supported (this gateway speaks versions %d to %d)",
+                         m.u.hello.version, PROTO_VERSION_MIN, PROTO_VERSION);
     if (rc == PROTO_ERR_MAGIC)
         return sess_fail(x, PROTO_E_VERSION, "bad magic: not a coffee-stream client");
     if (rc != 0)
         return sess_fail(x, PROTO_E_PROTOCOL, "malformed HELLO: %s",
                          proto_strerror(rc));
+    x->s->version = m.u.hello.version;
     snprintf(x->s->client, sizeof(x->s->client), "%s",
              m.u.hello.name[0] ? m.u.hello.name : "-");
     sanitize(x->s->client);

@@ -78,6 +78,12 @@ struct mw_options {
                                  buffered); 0: default 16 */
     int reconnect_max_ms;     /* cap of the exponential backoff; 0: default 5000 */
     int reconnect_tries;      /* attempts per outage before MW_ERR_CLOSED; 0: default 30 */
+    void (*on_wait)(void *arg); /* called at least every 250 ms while the
+                                   library waits between reconnect attempts
+                                   (e.g. to keep sending heartbeats to the
+                                   monitors: retrying is not hanging); NULL:
+                                   none */
+    void *on_wait_arg;
 };
 
 struct mw_conn;
@@ -122,6 +128,12 @@ int mw_bind(struct mw_conn *c, const char *queue, const char *exchange,
 
 /* Deletes a queue (and forgets it for re-declaration). Missing is not an error. */
 int mw_delete_queue(struct mw_conn *c, const char *queue) MW_WARN_UNUSED;
+
+/* Messages ready in a queue and consumers attached to it (a passive
+ * declare: nothing is created). MW_ERR_PROTOCOL when the queue does not
+ * exist (the channel is reopened). */
+int mw_queue_stat(struct mw_conn *c, const char *queue, uint32_t *messages,
+                  uint32_t *consumers) MW_WARN_UNUSED;
 
 /* ---- publishing ---- */
 

@@ -95,6 +95,8 @@ static int parse_options(struct mw_conn *c, const struct mw_options *o)
     c->reconnect_max_ms = pick(o->reconnect_max_ms, 5000);
     c->reconnect_tries = pick(o->reconnect_tries, 30);
     c->prefetch = o->prefetch != 0 ? o->prefetch : 16;
+    c->on_wait = o->on_wait;
+    c->on_wait_arg = o->on_wait_arg;
     (void)snprintf(c->name, sizeof(c->name), "%s",
                    o->name != NULL && o->name[0] != '\0' ? o->name : "coffee-stream");
     c->url_buf = strdup(o->url); /* amqp_parse_url writes into it */
@@ -320,9 +322,11 @@ int mw_chan_reset(struct mw_conn *c, bool republish)
     return rc;
 }
 
+/* Sleeps the backoff of the current attempt in slices of at most 250 ms,
+ * calling the on_wait hook between them. */
 static int backoff(const struct mw_conn *c)
 {
-    int64_t ms = MW_BACKOFF_MIN_MS;
+    int64_t ms = MW_BACKOFF_MIN_MS, slice;
     int i;
     struct timespec ts;
 
@@ -330,10 +334,15 @@ static int backoff(const struct mw_conn *c)
         ms *= 2;
     if (ms > c->reconnect_max_ms)
         ms = c->reconnect_max_ms;
-    ts.tv_sec = (time_t)(ms / 1000);
-    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-    if (nanosleep(&ts, NULL) != 0 && errno == EINTR)
-        return MW_ERR_INTERRUPTED;
+    for (; ms > 0; ms -= slice) {
+        if (c->on_wait)
+            c->on_wait(c->on_wait_arg);
+        slice = ms < 250 ? ms : 250;
+        ts.tv_sec = 0;
+        ts.tv_nsec = (long)slice * 1000000L;
+        if (nanosleep(&ts, NULL) != 0 && errno == EINTR)
+            return MW_ERR_INTERRUPTED;
+    }
     return MW_OK;
 }
 

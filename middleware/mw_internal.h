@@ -149,6 +149,8 @@ struct mw_conn {
     int heartbeat_s, connect_timeout_ms, confirm_window;
     int reconnect_max_ms, reconnect_tries;
     uint16_t prefetch;
+    void (*on_wait)(void *arg);
+    void *on_wait_arg;
 
     /* link state */
     amqp_connection_state_t amqp; /* NULL while down */

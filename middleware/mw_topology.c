@@ -228,6 +228,44 @@ static int delete_rpc(struct mw_conn *c, const char *queue)
     return rc;
 }
 
+static int stat_rpc(struct mw_conn *c, const char *queue, uint32_t *messages,
+                    uint32_t *consumers)
+{
+    amqp_queue_declare_ok_t *ok;
+    int code, rc;
+
+    ok = amqp_queue_declare(c->amqp, c->chan, amqp_cstring_bytes(queue), 1, 0, 0,
+                            0, amqp_empty_table);
+    rc = mw_rpc_result(c, amqp_get_rpc_reply(c->amqp), "queue.declare passive",
+                       &code);
+    if (rc == MW_OK && ok != NULL) {
+        *messages = ok->message_count;
+        *consumers = ok->consumer_count;
+    } else if (rc == MW_ERR_PROTOCOL && mw_chan_reset(c, true) == MW_ERR_LOST) {
+        rc = MW_ERR_LOST;
+    }
+    return rc;
+}
+
+int mw_queue_stat(struct mw_conn *c, const char *queue, uint32_t *messages,
+                  uint32_t *consumers)
+{
+    int rc;
+
+    if (c == NULL || queue == NULL || queue[0] == '\0' || messages == NULL ||
+        consumers == NULL || strnlen(queue, MW_SHORTSTR) >= MW_SHORTSTR)
+        return MW_ERR_ARG;
+    for (;;) {
+        rc = mw_ensure_up(c);
+        if (rc != MW_OK)
+            return rc;
+        rc = stat_rpc(c, queue, messages, consumers);
+        if (rc != MW_ERR_LOST)
+            return rc;
+        mw_conn_lost(c);
+    }
+}
+
 int mw_delete_queue(struct mw_conn *c, const char *queue)
 {
     int rc;

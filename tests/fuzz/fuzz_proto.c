@@ -19,7 +19,7 @@ static void check_roundtrip(const struct proto_frame *f, const struct proto_msg 
     proto_buf_init(&b);
     switch (m->type) {
     case PROTO_HELLO:
-        rc = proto_enc_hello(&b, m->u.hello.name);
+        rc = proto_enc_hello(&b, m->u.hello.version, m->u.hello.name);
         break;
     case PROTO_ERROR:
         rc = proto_enc_error(&b, m->u.error.code, m->u.error.text);
@@ -44,6 +44,9 @@ static void check_roundtrip(const struct proto_frame *f, const struct proto_msg 
     case PROTO_RESULT_END:
         rc = proto_enc_result_end(&b, m->u.result_end.status,
                                   m->u.result_end.rejected);
+        break;
+    case PROTO_STATUS:
+        rc = proto_enc_status(&b, m->u.status.text);
         break;
     default: /* WELCOME: the session text is not re-validated here */
         proto_buf_fini(&b);

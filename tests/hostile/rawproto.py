@@ -137,9 +137,9 @@ def run():
         c.send(frame(0x7F, b"xyz"))
         return expect_error(c, 1, "unknown frame type")
     if CASE == "bad-version":
-        c.send(hello(version=2))
-        return expect_error(c, 2, "protocol version 2 is not supported "
-                            "(this gateway speaks version 1)")
+        c.send(hello(version=3))
+        return expect_error(c, 2, "protocol version 3 is not supported "
+                            "(this gateway speaks versions 1 to 2)")
     if CASE == "bad-magic":
         c.send(hello(magic=b"HTTP"))
         return expect_error(c, 2, "bad magic: not a coffee-stream client")

@@ -48,7 +48,7 @@ static void test_roundtrip_handshake(void **state)
 
     (void)state;
     proto_buf_init(&b);
-    assert_int_equal(proto_enc_hello(&b, "client-test"), 0);
+    assert_int_equal(proto_enc_hello(&b, PROTO_VERSION, "client-test"), 0);
     decode_one(&b, 1, &f, &m, &d);
     assert_int_equal(m.type, PROTO_HELLO);
     assert_int_equal(m.u.hello.version, PROTO_VERSION);
@@ -56,7 +56,7 @@ static void test_roundtrip_handshake(void **state)
     proto_decoder_fini(&d);
 
     proto_buf_reset(&b);
-    assert_int_equal(proto_enc_welcome(&b, SESSION, 1234567), 0);
+    assert_int_equal(proto_enc_welcome(&b, PROTO_VERSION, SESSION, 1234567), 0);
     decode_one(&b, 3, &f, &m, &d);
     assert_int_equal(m.type, PROTO_WELCOME);
     assert_string_equal(m.u.welcome.session, SESSION);
@@ -148,6 +148,20 @@ static void test_roundtrip_results(void **state)
     assert_int_equal(m.u.result_end.status, 0);
     assert_memory_equal(m.u.result_end.rejected, rej, sizeof(rej));
     proto_decoder_fini(&d);
+
+    proto_buf_reset(&b);
+    assert_int_equal(proto_enc_status(&b, "waiting for stage agg-q3"), 0);
+    decode_one(&b, 3, &f, &m, &d);
+    assert_int_equal(m.type, PROTO_STATUS);
+    assert_string_equal(m.u.status.text, "waiting for stage agg-q3");
+    proto_decoder_fini(&d);
+
+    proto_buf_reset(&b); /* nothing wrong any more */
+    assert_int_equal(proto_enc_status(&b, ""), 0);
+    decode_one(&b, 1, &f, &m, &d);
+    assert_int_equal(m.type, PROTO_STATUS);
+    assert_string_equal(m.u.status.text, "");
+    proto_decoder_fini(&d);
     proto_buf_fini(&b);
 }
 
@@ -214,7 +228,7 @@ static void test_truncated_stream(void **state)
 
     (void)state;
     proto_buf_init(&b);
-    assert_int_equal(proto_enc_hello(&b, "abc"), 0);
+    assert_int_equal(proto_enc_hello(&b, PROTO_VERSION, "abc"), 0);
     proto_decoder_init(&d, 1024);
     assert_int_equal(proto_decoder_feed(&d, b.ptr, b.len - 1), 0);
     assert_int_equal(proto_decoder_next(&d, &f), 0);
@@ -288,15 +302,20 @@ static void test_unknown_type(void **state)
 
 static void test_wrong_version_and_magic(void **state)
 {
-    uint8_t hello[] = {'C', 'S', 'T', 'R', 0, 2, 0, 1, 'x'};
+    uint8_t hello[] = {'C', 'S', 'T', 'R', 0, PROTO_VERSION + 1, 0, 1, 'x'};
     struct proto_frame f = {PROTO_HELLO, hello, sizeof(hello)};
     struct proto_msg m;
 
     (void)state;
     assert_int_equal(proto_decode(&f, &m), PROTO_ERR_VERSION);
-    assert_int_equal(m.u.hello.version, 2);
+    assert_int_equal(m.u.hello.version, PROTO_VERSION + 1);
+    hello[5] = 0; /* below PROTO_VERSION_MIN */
+    assert_int_equal(proto_decode(&f, &m), PROTO_ERR_VERSION);
     hello[5] = PROTO_VERSION;
     assert_int_equal(proto_decode(&f, &m), 0);
+    hello[5] = PROTO_VERSION_MIN; /* older clients still welcome */
+    assert_int_equal(proto_decode(&f, &m), 0);
+    assert_int_equal(m.u.hello.version, PROTO_VERSION_MIN);
     hello[0] = 'G'; /* "GSTR": e.g. an HTTP client or another program */
     assert_int_equal(proto_decode(&f, &m), PROTO_ERR_MAGIC);
 }
@@ -342,9 +361,9 @@ static void test_encoder_limits(void **state)
     memset(longname, 'n', sizeof(longname) - 1);
     longname[sizeof(longname) - 1] = '\0';
     proto_buf_init(&b);
-    assert_int_equal(proto_enc_hello(&b, longname), PROTO_ERR_ARG);
+    assert_int_equal(proto_enc_hello(&b, PROTO_VERSION, longname), PROTO_ERR_ARG);
     assert_int_equal(b.len, 0); /* a failed encode leaves nothing behind */
-    assert_int_equal(proto_enc_welcome(&b, "short", 1), PROTO_ERR_ARG);
+    assert_int_equal(proto_enc_welcome(&b, PROTO_VERSION, "short", 1), PROTO_ERR_ARG);
     assert_int_equal(proto_enc_table_begin(&b, 9), PROTO_ERR_ARG);
     assert_int_equal(proto_enc_result(&b, "", 0, "", 0), PROTO_ERR_ARG);
     memset(text, 'e', 3999);

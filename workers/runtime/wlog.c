@@ -14,6 +14,7 @@
  * off (wal.h). The log of a session that ended is deleted.
  */
 #include "fault.h"
+#include "hb.h"
 #include "log.h"
 #include "tombs.h"
 #include "wal.h"
@@ -120,6 +121,7 @@ static int replay_record(void *arg, const uint8_t *rec, size_t len)
 {
     struct replay *r = arg;
 
+    hb_tick(r->w->hb); /* a long replay is not a hang */
     if (len >= 3 && rec[0] == REC_INPUT && replay_input(r, rec, len) == 0)
         return 0;
     /* A record that passed its CRC but does not apply: a bug, or a state

@@ -17,6 +17,7 @@
  */
 #include "clock.h"
 #include "fault.h"
+#include "hb.h"
 #include "log.h"
 #include "wal.h"
 #include "worker_internal.h"
@@ -193,6 +194,7 @@ int wloop_run(struct worker *w, volatile sig_atomic_t *stop_signal)
     int rc = 0;
 
     while (!*stop_signal && !w->stop) {
+        hb_tick(w->hb);
         rc = mw_next(w->conn, &d, w->npending ? 0 : 250);
         if (rc == MW_ERR_TIMEOUT || rc == MW_ERR_INTERRUPTED)
             rc = commit(w);

@@ -10,6 +10,7 @@
 #include "ctl.h"
 #include "fault.h"
 #include "grow.h"
+#include "hb.h"
 #include "log.h"
 #include "state.h"
 #include "tombs.h"
@@ -132,6 +133,12 @@ static void set_replica(struct worker *w, int replica)
     w->replica = replica;
     snprintf(w->producer, sizeof(w->producer), "%s-%d", plan_stage_name(w->stage),
              replica);
+    hb_rename(w->hb, w->producer);
+}
+
+static void on_wait(void *arg)
+{
+    hb_tick(((struct worker *)arg)->hb);
 }
 
 static void sleep_ms(int ms)
@@ -179,6 +186,7 @@ static int claim_replica(struct worker *w, int want, long claim_s)
             log_warn("replica index of %s %s is held by another process: "
                      "waiting up to %ld s for it", plan_stage_name(w->stage),
                      want < 0 ? "(any)" : "", claim_s);
+        hb_tick(w->hb);
         sleep_ms(250);
     }
     if (rc != 1)
@@ -228,6 +236,8 @@ static int start(struct worker *w, const struct worker_cfg *c, int want)
     mo.name = name;
     mo.heartbeat_s = (int)c->heartbeat;
     mo.prefetch = (uint16_t)c->prefetch;
+    mo.on_wait = on_wait;
+    mo.on_wait_arg = w;
     w->conn = mw_connect(&mo, &err);
     if (w->conn == NULL) {
         log_error("cannot connect to the broker: %s", mw_strerror(err));
@@ -280,6 +290,7 @@ static int init_worker(struct worker *w, const struct worker_cfg *c,
     }
     w->ops = ops;
     w->stage = ops->stage;
+    w->hb = hb_create(plan_stage_name(w->stage));
     if ((want = parse_replica(c, &w->plan, w->stage)) < -1)
         return -3;
     set_replica(w, want);
@@ -294,7 +305,7 @@ static int init_worker(struct worker *w, const struct worker_cfg *c,
     w->pending = calloc(WORKER_MAX_PENDING + 1, sizeof(*w->pending));
     w->out = malloc(sizeof(*w->out));
     w->tombs = tombs_create(WORKER_TOMBSTONES);
-    return w->pending && w->out && w->tombs ? want : -3;
+    return w->pending && w->out && w->tombs && w->hb ? want : -3;
 }
 
 static void free_worker(struct worker *w)
@@ -307,6 +318,7 @@ static void free_worker(struct worker *w)
     mw_close(w->conn);
     tombs_destroy(w->tombs);
     wal_dir_close(w->dir);
+    hb_destroy(w->hb);
     free(w->pending);
     free(w->out);
     free(w);
@@ -352,6 +364,8 @@ int worker_main(int argc, char **argv, const struct worker_ops *const *ops,
         if (rc != 0)
             log_error("worker stopped: %s", mw_strerror(rc));
     }
+    if (rc == 0)
+        hb_bye(w->hb); /* a deliberate stop: not to be restarted */
     free_worker(w);
     log_info("exit status=%d", rc == 0 ? 0 : 1);
     return rc == 0 ? 0 : 1;

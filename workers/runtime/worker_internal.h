@@ -97,6 +97,7 @@ struct worker {
     bool stop;
     int64_t started_wall_ms; /* shutdowns published before this are stale */
     struct ctl_msg *out;     /* scratch for control messages (80 KiB) */
+    struct hb *hb;           /* heartbeats to the monitors (hb.h) */
 };
 
 /* wsess.c */
