@@ -90,6 +90,7 @@ test:
 	$(MAKE) unit
 	$(MAKE) test-reference
 	$(MAKE) test-middleware
+	$(MAKE) test-monitor
 	$(MAKE) test-e2e
 	$(MAKE) test-hostile
 	$(MAKE) test-valgrind
@@ -145,7 +146,7 @@ deps:
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	  --suppress=missingIncludeSystem -I common -I middleware -I workers/runtime \
-	  common middleware gateway client workers coordinator tools
+	  common middleware gateway client workers coordinator monitor tools
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

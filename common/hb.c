@@ -153,7 +153,10 @@ void hb_tick(struct hb *h)
 
 void hb_bye(struct hb *h)
 {
-    if (h)
+    int i;
+
+    /* UDP may lose one datagram; a lost bye would look like a crash. */
+    for (i = 0; h && i < 3; i++)
         send_all(h, "bye");
 }
 

@@ -6,7 +6,8 @@
  * monitor named in MONITOR_ADDRS ("host:port,host:port,..."), so a process
  * whose loop is stuck goes silent while one that merely waits (for
  * deliveries, or to reconnect to the broker) keeps talking. hb_bye() tells
- * the monitors the process stops on purpose (a clean exit is not a crash).
+ * the monitors the process stops on purpose (a clean exit is not a crash;
+ * sent three times, datagrams being unreliable).
  * Without MONITOR_ADDRS every call is a no-op.
  *
  * Datagram (one line of ASCII, at most HB_MAX_DATAGRAM bytes):
