@@ -15,8 +15,17 @@
 #                                environment but VAR=VALUE, same port for
 #                                the gateway); updates PIPELINE_PIDS
 
+#
+# PIPELINE_MONITORS=1: the pipeline runs under 3 monitors (monitor/, issue
+# 10) that start every process from a spec ($PIPELINE_LOGS/spec.json) and
+# bring back whatever dies or hangs; the same functions work, and
+# pipeline_stop stops the monitors first (then nobody restarts what stops).
+# MONITOR_HTTP (their HTTP ports, comma-separated) is exported for
+# scripts/monctl.py.
+
 PIPELINE_PIDS=()
 PIPELINE_NAMES=()
+PIPELINE_MONITOR_PIDS=()
 
 pipeline_replicas() {
     local stage=$1 item
@@ -60,6 +69,58 @@ pipeline_wait_log() {
     return 1
 }
 
+# Fills PIPELINE_NAMES/PIDS from the monitors' table (pipeline slots only).
+_pipeline_pids_from_monitors() {
+    local name pid state
+    PIPELINE_NAMES=()
+    PIPELINE_PIDS=()
+    while read -r name pid state; do
+        case $name in monitor-*) continue ;; esac
+        [ "$pid" -gt 0 ] 2>/dev/null || continue
+        PIPELINE_NAMES+=("$name")
+        PIPELINE_PIDS+=("$pid")
+    done < <(python3 scripts/monctl.py pids "$MONITOR_HTTP" 2>/dev/null)
+    # the gateway last: pipeline_stop stops it first
+    local i g=-1
+    for i in "${!PIPELINE_NAMES[@]}"; do [ "${PIPELINE_NAMES[$i]}" = gateway ] && g=$i; done
+    if [ "$g" -ge 0 ]; then
+        PIPELINE_NAMES+=(gateway); PIPELINE_PIDS+=("${PIPELINE_PIDS[$g]}")
+        unset 'PIPELINE_NAMES[g]' 'PIPELINE_PIDS[g]'
+        PIPELINE_NAMES=("${PIPELINE_NAMES[@]}"); PIPELINE_PIDS=("${PIPELINE_PIDS[@]}")
+    fi
+}
+
+# Starts the 3 monitors, which start the pipeline of the spec; waits until
+# every slot is up.
+_pipeline_start_monitors() {
+    local port=$1 udp=() http=() p i s
+    for i in 1 2 3 4 5 6; do
+        p=$(_pick_port "$port" "${udp[@]}" "${http[@]}") || return 1
+        if [ "$i" -le 3 ]; then udp+=("$p"); else http+=("$p"); fi
+    done
+    export MONITOR_ADDRS="127.0.0.1:${udp[0]},127.0.0.1:${udp[1]},127.0.0.1:${udp[2]}"
+    export MONITOR_PEERS="1=127.0.0.1:${udp[0]},2=127.0.0.1:${udp[1]},3=127.0.0.1:${udp[2]}"
+    export MONITOR_HTTP="${http[0]},${http[1]},${http[2]}" MONITOR_HTTP_BIND=127.0.0.1
+    export MONITOR_SPEC="$PIPELINE_LOGS/spec.json" AMQP_URL CS_REPLICAS
+    python3 scripts/monitor_spec.py --bin "$(cd "$B/bin" && pwd)" --logs "$PIPELINE_LOGS" \
+        --cwd "$(pwd)" --replicas "$CS_REPLICAS" --gateway-port "$port" \
+        --gateway-id "gw-$port" --http-ports "$MONITOR_HTTP" \
+        --wrapper "${PIPELINE_WRAPPER:-}" > "$MONITOR_SPEC" || return 1
+    for i in 1 2 3; do
+        MONITOR_ID=$i MONITOR_HTTP_PORT=${http[$((i - 1))]} "$B/bin/monitor" \
+            >> "$PIPELINE_LOGS/monitor-$i.log" 2>&1 &
+        PIPELINE_MONITOR_PIDS+=($!)
+    done
+    for s in $(python3 -c 'import json,sys; print(" ".join(x["name"] for x in json.load(open(sys.argv[1]))["slots"] if not x["name"].startswith("monitor-")))' "$MONITOR_SPEC"); do
+        python3 scripts/monctl.py slot "$MONITOR_HTTP" "$s" \
+            --timeout "${PIPELINE_START_TIMEOUT:-60}" > /dev/null || {
+            echo "pipeline: the monitors did not bring up $s (logs in $PIPELINE_LOGS)" >&2
+            return 1
+        }
+    done
+    _pipeline_pids_from_monitors
+}
+
 pipeline_start() {
     local stage i n bin port
     : "${B:=build}" "${CS_REPLICAS:=}"
@@ -70,6 +131,13 @@ pipeline_start() {
     # Write-ahead logs of the stateful processes: private to this pipeline.
     export CS_STATE_DIR=${PIPELINE_STATE_DIR:-$PIPELINE_LOGS/state}
     cleanup_add pipeline_kill
+    if [ "${PIPELINE_MONITORS:-0}" = 1 ]; then
+        port=${GATEWAY_PORT:-$(_pick_port)}
+        _pipeline_start_monitors "$port" || return 1
+        export GATEWAY_ADDR="127.0.0.1:$port"
+        echo "pipeline: up under 3 monitors (replicas: ${CS_REPLICAS:-all 1}), gateway $GATEWAY_ADDR, monitors' HTTP $MONITOR_HTTP, logs $PIPELINE_LOGS"
+        return 0
+    fi
     _pipeline_spawn coordinator AMQP_URL="$AMQP_URL" CS_REPLICAS="$CS_REPLICAS" \
         "$B/bin/coordinator"
     for stage in filter agg-q2 agg-q3 agg-q4 sink; do
@@ -112,8 +180,40 @@ _pipeline_wait_pid() { # pid seconds -> 0 if it ended in time
     timeout "$2" tail --pid="$1" -f /dev/null 2>/dev/null
 }
 
+# Pids of the monitors of this pipeline (ours and those another one revived:
+# they carry our spec in their environment).
+_pipeline_monitor_pids() {
+    local e
+    for e in /proc/[0-9]*/environ; do
+        tr '\0' '\n' < "$e" 2>/dev/null | grep -qx "MONITOR_SPEC=$MONITOR_SPEC" &&
+            grep -q . "${e%/environ}/cmdline" 2>/dev/null &&
+            tr '\0' ' ' < "${e%/environ}/cmdline" | grep -q '/monitor ' &&
+            basename "${e%/environ}"
+    done 2>/dev/null || true
+}
+
+# Stops the monitors (SIGTERM: they leave the processes alone), so nobody
+# restarts what the stop below ends; takes the current pids first.
+_pipeline_stop_monitors() {
+    local p
+    [ ${#PIPELINE_MONITOR_PIDS[@]} -gt 0 ] || return 0
+    _pipeline_pids_from_monitors
+    kill -TERM "${PIPELINE_MONITOR_PIDS[@]}" 2>/dev/null || true
+    for p in "${PIPELINE_MONITOR_PIDS[@]}"; do
+        _pipeline_wait_pid "$p" 10 || kill -KILL "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
+    # a monitor another one revived is not our child: stop it too
+    for p in $(_pipeline_monitor_pids); do
+        kill -TERM "$p" 2>/dev/null || true
+        _pipeline_wait_pid "$p" 10 || kill -KILL "$p" 2>/dev/null || true
+    done
+    PIPELINE_MONITOR_PIDS=()
+}
+
 pipeline_stop() {
     local i rc=0 st last
+    _pipeline_stop_monitors
     [ ${#PIPELINE_PIDS[@]} -gt 0 ] || return 0
     last=$((${#PIPELINE_PIDS[@]} - 1))
     if [ "${PIPELINE_NAMES[$last]}" = gateway ]; then
@@ -132,6 +232,7 @@ pipeline_stop() {
             rc=1
         }
         wait "${PIPELINE_PIDS[$i]}" 2>/dev/null || st=$?
+        [ "$st" -ne 127 ] || st=0 # not our child (started by a monitor): unknown
         if [ "$st" -ne 0 ]; then
             echo "pipeline: ${PIPELINE_NAMES[$i]} exited with status $st" >&2
             rc=1
@@ -143,6 +244,11 @@ pipeline_stop() {
 }
 
 pipeline_kill() {
+    if [ ${#PIPELINE_MONITOR_PIDS[@]} -gt 0 ]; then
+        _pipeline_pids_from_monitors
+        kill -KILL "${PIPELINE_MONITOR_PIDS[@]}" $(_pipeline_monitor_pids) 2>/dev/null || true
+        PIPELINE_MONITOR_PIDS=()
+    fi
     [ ${#PIPELINE_PIDS[@]} -gt 0 ] || return 0
     kill -KILL "${PIPELINE_PIDS[@]}" 2>/dev/null || true
     PIPELINE_PIDS=()

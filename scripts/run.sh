@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# run.sh - `make run`: starts a private broker (unless AMQP_URL is set), the
-# coordinator, replicated workers and a gateway, runs the client on the
-# sample folders shipped under .data/, prints where the results are, and
-# stops everything it started (also on error or Ctrl-C).
+# run.sh - `make run`: starts a private broker (unless AMQP_URL is set), then
+# 3 monitors, which start the coordinator, replicated workers and a gateway
+# and keep them alive (a process that dies or hangs comes back); runs the
+# client on the sample folders shipped under .data/, prints where the
+# results are, and stops everything it started (also on error or Ctrl-C).
 #
 #   RUN_FOLDERS   folders under .data/ to run   (default: dataset1 generated)
 #   CS_REPLICAS   replica counts                (default: 2 of every kind)
+#   RUN_MONITORS  0: start the processes directly, without monitors
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${B:=build}"
@@ -14,6 +16,7 @@ source scripts/broker.sh
 source scripts/pipeline.sh
 
 export CS_REPLICAS=${CS_REPLICAS:-filter=2,agg-q2=2,agg-q3=2,agg-q4=2,sink=2}
+export PIPELINE_MONITORS=${RUN_MONITORS:-1}
 folders=${RUN_FOLDERS:-dataset1 generated}
 
 broker_start

@@ -21,7 +21,7 @@
 # and a rebuild during the run changes nothing.
 source "$(dirname "$0")/../e2e/lib.sh"
 e2e_init monitor
-MON="python3 tests/monitor/mon.py"
+MON="python3 scripts/monctl.py"
 LOGS="$WORK/logs"
 BIN="$WORK/bin"
 mkdir -p "$LOGS" "$BIN" "$WORK/state"

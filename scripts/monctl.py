@@ -1,23 +1,24 @@
 #!/usr/bin/env python3
-"""mon.py - the monitor suite's eyes: polls the monitors' HTTP endpoints
-(every 50 ms, in one process, so measured times are not inflated by starting
-tools) and reads their logs. Standard library only.
+"""monctl.py - looks at the monitors (for make run, the monitor and chaos
+suites, and operators): polls their HTTP endpoints (every 50 ms, in one
+process, so measured times are not inflated by starting tools) and reads
+their logs. Standard library only.
 
-  mon.py leader PORTS [--since MS] [--kill PID --signal N] [--timeout S]
+  monctl.py leader PORTS [--since MS] [--kill PID --signal N] [--timeout S]
         waits until every monitor of PORTS (comma-separated HTTP ports) that
         answers agrees on one leader among them, which says role=leader;
         prints "<leader id> <ms since --since (epoch ms), or -1> <since>";
         with --kill, sends signal N to PID first and counts from then (so
         the time is not inflated by this tool's start)
-  mon.py slot PORTS NAME [--not-pid PID] [--state STATE] [--since MS] [--timeout S]
+  monctl.py slot PORTS NAME [--not-pid PID] [--state STATE] [--since MS] [--timeout S]
         waits until the leader's table shows slot NAME in STATE (default up)
         with a pid other than PID; prints "<pid> <ms since --since>
         <restarts> <detect_ms> <restart_ms>"
-  mon.py get PORT [PATH]
+  monctl.py get PORT [PATH]
         prints "<http code> <body>" of PATH (default /cluster/status)
-  mon.py pids PORTS
+  monctl.py pids PORTS
         prints "<name> <pid> <state>" for every slot of the leader's table
-  mon.py logts FILE REGEX [--after MS] [--timeout S]
+  monctl.py logts FILE REGEX [--after MS] [--timeout S]
         waits for the first line matching REGEX whose timestamp is at or after
         MS (epoch ms); prints "<epoch ms of the line> <the line>"
 Exit status 1 on a timeout.
