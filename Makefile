@@ -92,6 +92,8 @@ test:
 	$(MAKE) test-middleware
 	$(MAKE) test-monitor
 	$(MAKE) test-e2e
+	$(MAKE) test-chaos
+	$(MAKE) test-crashpoints
 	$(MAKE) test-hostile
 	$(MAKE) test-valgrind
 	$(MAKE) fuzz-smoke

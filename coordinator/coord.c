@@ -420,7 +420,10 @@ static int on_done(struct coord *c, const struct ctl_msg *in)
                  ss->id, stage_name(s), in->replica);
         return 0;
     }
-    if (s != PLAN_GATEWAY && st->state != COORD_FINISHING)
+    /* A stateless stage completes on its first done: the others' come
+     * after, as expected. */
+    if (s != PLAN_GATEWAY && st->state != COORD_FINISHING &&
+        !(stateless(s) && st->state == COORD_COMPLETE))
         log_warn("eof session=%s stage=%s replica=%d done before finish "
                  "(state=%s)", ss->id, stage_name(s), in->replica,
                  coord_state_name((int)st->state));
