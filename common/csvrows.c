@@ -1,5 +1,6 @@
 /*
- * csvrows.c - libcsv callbacks gathering fields into a row (see csvrows.h).
+ * csvrows.c - rows of fields from whole CSV lines (see csvrows.h): the
+ * in-place fast path for plain lines, libcsv for the rest.
  */
 #include "csvrows.h"
 
@@ -85,16 +86,76 @@ static void on_row(int c, void *data)
     r->overflow = 0;
 }
 
+/* libcsv's state between records (ROW_NOT_BEGUN in libcsv.c; the struct is
+ * public in csv.h, its states stable across libcsv 3). */
+#define LIBCSV_ROW_NOT_BEGUN 0
+
+/* A line the fast path may take: no quote, and no CR but one right before
+ * its LF (or at the very end of the buffer). `n` counts the LF if any. */
+static bool plain_line(const char *s, size_t n, bool has_lf)
+{
+    const char *cr;
+    size_t body = has_lf ? n - 1 : n;
+
+    if (memchr(s, '"', n) != NULL)
+        return false;
+    cr = memchr(s, '\r', n);
+    return cr == NULL || (size_t)(cr - s) == body - 1;
+}
+
+/* Splits a plain line (without its line end) at its commas, in place. */
+static void fast_row(struct csvrows *r, const char *s, size_t n)
+{
+    const char *end = s + n, *comma;
+    size_t bytes = 0;
+    int nf = 0;
+
+    if (n == 0)
+        return; /* a blank line */
+    for (;;) {
+        comma = memchr(s, ',', (size_t)(end - s));
+        if (nf == CSVROWS_MAX_FIELDS) {
+            nf = -1;
+            break;
+        }
+        r->row.f[nf] = s;
+        r->row.len[nf] = comma ? (size_t)(comma - s) : (size_t)(end - s);
+        bytes += r->row.len[nf++];
+        if (comma == NULL)
+            break;
+        s = comma + 1;
+    }
+    r->row.nfields = nf < 0 || bytes > CSVROWS_ROW_BYTES ? -1 : nf;
+    r->cb(&r->row, r->ud);
+    r->row.nfields = 0;
+}
+
 int csvrows_parse(struct csvrows *r, const void *buf, size_t len, csvrows_cb cb,
                   void *ud)
 {
+    const char *b = buf, *lf;
+    size_t pos = 0, n;
+
     r->cb = cb;
     r->ud = ud;
     r->row.nfields = 0;
     r->used = 0;
     r->overflow = 0;
-    if (csv_parse(&r->p, buf, len, on_field, on_row, r) != len)
-        return -1;
+    while (pos < len) {
+        lf = memchr(b + pos, '\n', len - pos);
+        n = lf ? (size_t)(lf - (b + pos)) + 1 : len - pos;
+        if (!r->libcsv_only && r->p.pstate == LIBCSV_ROW_NOT_BEGUN &&
+            plain_line(b + pos, n, lf != NULL)) {
+            size_t body = lf ? n - 1 : n;
+
+            if (body > 0 && b[pos + body - 1] == '\r')
+                body--;
+            fast_row(r, b + pos, body);
+        } else if (csv_parse(&r->p, b + pos, n, on_field, on_row, r) != n) {
+            return -1;
+        }
+        pos += n;
+    }
     if (csv_fini(&r->p, on_field, on_row, r) != 0)
         return -1;
     return 0;

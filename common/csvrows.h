@@ -1,12 +1,19 @@
 /*
  * csvrows.h - splits a buffer of whole CSV lines (RFC 4180: quoted fields,
- * "" escapes, \n or \r\n line ends) into rows of fields, with libcsv.
+ * "" escapes, \n or \r\n line ends) into rows of fields.
  *
- * Fields are copied into one reusable row buffer, so the callback sees
- * (ptr, len) pairs valid during the call only; nothing is allocated per
- * row. Whitespace is data (no trimming). Blank lines are skipped. A row
- * with more than CSVROWS_MAX_FIELDS fields or longer than the row buffer
- * is passed with nfields = -1 so the caller can count it as rejected.
+ * Two paths, one meaning. A line without a quote or a stray CR, met while
+ * no record is open, is split at its commas in place (the fast path: most
+ * of the data set, a few instructions per byte). Anything else goes through
+ * libcsv, line by line, until libcsv is between records again; libcsv
+ * decides every quoted record, so both paths give exactly what libcsv alone
+ * would (tests/fuzz/fuzz_csvrows.c checks it against libcsv_only).
+ *
+ * The callback sees (ptr, len) pairs valid during the call only (into the
+ * input, or into one reusable row buffer); nothing is allocated per row.
+ * Whitespace is data (no trimming). Blank lines are skipped. A row with more
+ * than CSVROWS_MAX_FIELDS fields or more than CSVROWS_ROW_BYTES bytes of
+ * fields is passed with nfields = -1 so the caller can count it as rejected.
  */
 #ifndef CS_CSVROWS_H
 #define CS_CSVROWS_H
@@ -31,6 +38,7 @@ struct csvrows {
     struct csvrow row;
     size_t used;
     int overflow;
+    bool libcsv_only; /* tests: never take the fast path */
     char buf[CSVROWS_ROW_BYTES];
     csvrows_cb cb;
     void *ud;

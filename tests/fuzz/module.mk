@@ -10,7 +10,7 @@
 FUZZ_B       := build/fuzz
 FUZZ_CC      ?= $(shell command -v clang-14 || command -v clang)
 FUZZ_SECONDS ?= 60
-FUZZ_NAMES   := proto batcher filter ctl field
+FUZZ_NAMES   := proto batcher filter ctl field csvrows
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  := -std=c11 -g -O1 -fno-omit-frame-pointer $(WARN) $(FUZZ_SAN) -MMD -MP
 FUZZ_LIB_SRCS := $(wildcard common/*.c) workers/filter/filter.c workers/filter/routes.c
