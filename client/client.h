@@ -153,7 +153,7 @@ int cl_send_dataset(struct cl_conn *c, struct cl_dataset *ds, size_t batch_bytes
 
 /* ---- results.c ---- */
 
-#define CL_NRESULTS 5
+#define CL_NRESULTS CS_NRESULTS
 
 struct cl_result_file {
     const char *name;

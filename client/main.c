@@ -165,9 +165,9 @@ int main(int argc, char **argv)
                    "usage: client --data-folder NAME [options]",
                    "Streams the tables of <data root>/NAME (stores, menu_items, "
                    "users, transactions,\ntransaction_items: */*.csv) to a "
-                   "coffee-stream gateway and writes the result files\nq1.csv "
-                   "q2_best_selling.csv q2_most_profitable.csv q3.csv q4.csv into "
-                   "the output folder.\nLOG_LEVEL (error|warn|info|debug) sets "
+                   "coffee-stream gateway and writes the result files into the "
+                   "output folder:\n" CS_RESULT_FILES_TEXT ".\n"
+                   "LOG_LEVEL (error|warn|info|debug) sets "
                    "the log level. Exit status: 0 when every\nresult arrived, 1 "
                    "on failure, 2 on a configuration error.");
     if (rc == CFG_HELP)

@@ -19,9 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *const result_names[CL_NRESULTS] = {
-    "q1.csv", "q2_best_selling.csv", "q2_most_profitable.csv", "q3.csv", "q4.csv",
-};
+static const char *const result_names[CL_NRESULTS] = {CS_RESULT_FILES(CS_NAME_STR)};
 
 /* mkdir -p */
 static int make_dirs(char *path)

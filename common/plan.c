@@ -25,9 +25,8 @@ static const struct {
                        BIT(PLAN_AGG_Q4)},
 };
 
-static const char *const tables[PLAN_NTABLES] = {
-    "transactions", "transaction_items", "users", "stores", "menu_items",
-};
+static const char *const tables[PLAN_NTABLES] = {CS_TABLES(CS_NAME_STR)};
+_Static_assert(PLAN_NTABLES == CS_NTABLES, "one table list");
 
 const char *plan_stage_name(enum plan_stage_id s)
 {

@@ -20,6 +20,8 @@
 #ifndef CS_PLAN_H
 #define CS_PLAN_H
 
+#include "names.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,15 +39,14 @@ enum plan_stage_id {
     PLAN_NSTAGES,
 };
 
-/* The input tables, in the order the gateway announces them. */
+/* The input tables (common/names.h), in the order the gateway announces
+ * them. */
+#define PLAN_TABLE_ID(id, name) PLAN_T_##id,
 enum plan_table {
-    PLAN_T_TRANSACTIONS = 0,
-    PLAN_T_TRANSACTION_ITEMS,
-    PLAN_T_USERS,
-    PLAN_T_STORES,
-    PLAN_T_MENU_ITEMS,
+    CS_TABLES(PLAN_TABLE_ID)
     PLAN_NTABLES,
 };
+#undef PLAN_TABLE_ID
 
 struct plan {
     int replicas[PLAN_NSTAGES];

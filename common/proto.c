@@ -9,9 +9,7 @@
 
 #define READ_CHUNK ((size_t)64 * 1024) /* free space offered to a read(2) */
 
-static const char *const table_names[PROTO_NTABLES] = {
-    "transactions", "transaction_items", "users", "stores", "menu_items",
-};
+static const char *const table_names[PROTO_NTABLES] = {CS_TABLES(CS_NAME_STR)};
 
 /* ---------------------------------------------------------------- names */
 

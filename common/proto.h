@@ -18,6 +18,8 @@
 #ifndef CS_PROTO_H
 #define CS_PROTO_H
 
+#include "names.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,7 +35,7 @@
 #define PROTO_NAME_MAX 63       /* client name, result file name */
 #define PROTO_SESSION_LEN 36    /* UUID text */
 #define PROTO_TEXT_MAX 1023     /* error text */
-#define PROTO_NTABLES 5         /* table ids 0..4, see enum proto_table */
+#define PROTO_NTABLES CS_NTABLES /* table ids 0..4, see enum proto_table */
 
 /* BATCH head: header + u8 table + u32 rows; the CSV bytes follow. */
 #define PROTO_BATCH_PREFIX_LEN (PROTO_HDR_LEN + 5)
@@ -51,14 +53,13 @@ enum proto_type {
     PROTO_STATUS = 0x22,      /* g->c (version 2) what the session waits for */
 };
 
-/* Table ids on the wire (same order as enum plan_table in plan.h). */
+/* Table ids on the wire: 0.. in the order of common/names.h (the order of
+ * enum plan_table too). */
+#define PROTO_TABLE_ID(id, name) PROTO_T_##id,
 enum proto_table {
-    PROTO_T_TRANSACTIONS = 0,
-    PROTO_T_TRANSACTION_ITEMS = 1,
-    PROTO_T_USERS = 2,
-    PROTO_T_STORES = 3,
-    PROTO_T_MENU_ITEMS = 4,
+    CS_TABLES(PROTO_TABLE_ID)
 };
+#undef PROTO_TABLE_ID
 
 /* Codes carried by ERROR frames. */
 enum proto_code {

@@ -24,7 +24,7 @@
 #include <sys/uio.h>
 
 #define GW_ID_MAX 40 /* GATEWAY_ID length: fits mw_meta.producer and queue names */
-#define GW_NRESULTS 5
+#define GW_NRESULTS CS_NRESULTS
 
 struct gw_config {
     const char *amqp_url, *bind_addr, *id_opt, *replicas, *state_dir, *fsync;

@@ -25,9 +25,7 @@
 #define NEXT_WAIT_MS 500
 #define MAX_PENDING 4096 /* out-of-order chunks kept per file */
 
-static const char *const result_names[GW_NRESULTS] = {
-    "q1.csv", "q2_best_selling.csv", "q2_most_profitable.csv", "q3.csv", "q4.csv",
-};
+static const char *const result_names[GW_NRESULTS] = {CS_RESULT_FILES(CS_NAME_STR)};
 
 struct gw_pending {
     int64_t seq;

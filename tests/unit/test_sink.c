@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "names.h"
 #include "workers/ops/sink_results.h"
 #include "workers/ops/sink_state.h"
 
@@ -294,9 +295,23 @@ static void test_chunking_1mib(void **state)
     sink_destroy(s);
 }
 
+/* The sink writes exactly the files the gateway and the client expect, in
+ * the order of common/names.h. */
+static void test_result_names(void **state)
+{
+    static const char *const want[] = {CS_RESULT_FILES(CS_NAME_STR)};
+    size_t i;
+
+    (void)state;
+    assert_int_equal(sink_nresults, sizeof(want) / sizeof(want[0]));
+    for (i = 0; i < sink_nresults; i++)
+        assert_string_equal(sink_results[i].file, want[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_result_names),
         cmocka_unit_test(test_empty_results),
         cmocka_unit_test(test_q1_order_and_amounts),
         cmocka_unit_test(test_q2_merge_ties_names),

@@ -7,6 +7,7 @@
 #include "chunker.h"
 #include "field.h"
 #include "isort.h"
+#include "names.h"
 #include "ops_err.h"
 #include "vbuf.h"
 
@@ -17,7 +18,7 @@
  * aggregator's rank in v[0]. */
 const struct sink_result sink_results[] = {
     {
-        .file = "q1.csv",
+        .file = CS_Q1_CSV,
         .header = "transaction_id,final_amount",
         .src = SINK_SRC_Q1,
         .merge = SINK_MERGE_NONE,
@@ -25,7 +26,7 @@ const struct sink_result sink_results[] = {
         .cols = {{SK_TEXT, 0, false}, {SK_MONEY1, 0, false}},
     },
     {
-        .file = "q2_best_selling.csv",
+        .file = CS_Q2_BEST_SELLING_CSV,
         .header = "year_month_created_at,item_name,sellings_qty",
         .src = SINK_SRC_Q2,
         .tag = {true, 0, 0},
@@ -37,7 +38,7 @@ const struct sink_result sink_results[] = {
         .cols = {{SK_YM, 1, false}, {SK_ITEM, 2, false}, {SK_INT, 3, false}},
     },
     {
-        .file = "q2_most_profitable.csv",
+        .file = CS_Q2_MOST_PROFITABLE_CSV,
         .header = "year_month_created_at,item_name,profit_sum",
         .src = SINK_SRC_Q2,
         .tag = {true, 0, 1},
@@ -49,7 +50,7 @@ const struct sink_result sink_results[] = {
         .cols = {{SK_YM, 1, false}, {SK_ITEM, 2, false}, {SK_MONEY2, 4, false}},
     },
     {
-        .file = "q3.csv",
+        .file = CS_Q3_CSV,
         .header = "year_half_created_at,store_name,tpv",
         .src = SINK_SRC_Q3,
         .merge = SINK_MERGE_SUM,
@@ -59,7 +60,7 @@ const struct sink_result sink_results[] = {
         .cols = {{SK_HALF, 0, false}, {SK_STORE, 1, false}, {SK_MONEY2, 2, false}},
     },
     {
-        .file = "q4.csv",
+        .file = CS_Q4_CSV,
         .header = "store_name,birthdate,purchases_qty",
         .src = SINK_SRC_Q4,
         .tag = {true, 0, 0},
@@ -74,6 +75,9 @@ const struct sink_result sink_results[] = {
 };
 
 const size_t sink_nresults = sizeof(sink_results) / sizeof(sink_results[0]);
+/* The files the gateway and the client expect: common/names.h. */
+_Static_assert(sizeof(sink_results) / sizeof(sink_results[0]) == CS_NRESULTS,
+               "one result file list");
 
 /* Records being ordered: an index array points into recs. */
 struct view {
