@@ -28,7 +28,7 @@
 
 struct gw_config {
     const char *amqp_url, *bind_addr, *id_opt, *replicas, *state_dir, *fsync;
-    long port, max_frame, idle_timeout_s, max_sessions, lock_wait_s;
+    long port, max_frame, idle_timeout_s, max_sessions, lock_wait_s, max_backlog;
     char id[GW_ID_MAX + 1];   /* effective GATEWAY_ID */
     char results_queue[96];   /* gateway.<id>.results */
     struct plan plan;

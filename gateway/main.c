@@ -354,6 +354,9 @@ int main(int argc, char **argv)
          "streaming (also the socket send timeout)", &cfg.idle_timeout_s},
         {"MAX_SESSIONS", "max-sessions", CFG_INT, "64", 1, 4096, false,
          "concurrent sessions; more clients get a BUSY error", &cfg.max_sessions},
+        {"GATEWAY_MAX_BACKLOG", "max-backlog", CFG_INT, "1024", 0, 1000000, false,
+         "batches a filter queue may hold before the sessions feeding it "
+         "wait (bounds the broker's memory; 0: no bound)", &cfg.max_backlog},
     };
     size_t nopts = sizeof(opts) / sizeof(opts[0]);
     int rc;

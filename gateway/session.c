@@ -35,6 +35,7 @@ _Static_assert(PROTO_NTABLES == PLAN_NTABLES, "wire table ids are plan tables");
  * are republished); a broker down at HELLO is reported to the client
  * within that time, before its handshake timeout. */
 #define RECONNECT_TRIES 15
+#define BACKLOG_EVERY 32 /* batches between two looks at the queue depth */
 #define RECONNECT_MAX_MS 4000
 
 enum outcome {
@@ -57,6 +58,7 @@ struct sess {
     int open_table; /* -1: none */
     bool table_done[PLAN_NTABLES];
     uint64_t rows[PLAN_NTABLES], batches[PLAN_NTABLES], bytes;
+    double held_s; /* time the client was held back (backpressure) */
     char reason[300];
 };
 
@@ -286,6 +288,44 @@ static int sess_handshake(struct sess *x)
     return sess_start(x);
 }
 
+/* Holds the client back (its next frames are not read, so TCP slows it
+ * down) while the filter queue this session feeds holds more than
+ * GATEWAY_MAX_BACKLOG messages: the broker's memory stays bounded whatever
+ * the input size, and a fast client cannot bury slower filters. Waiting
+ * ends when the queue drains or the session's end is decided elsewhere (a
+ * shutdown, the pipeline failing it). */
+static int sess_backpressure(struct sess *x, const char *table)
+{
+    char q[PLAN_NAME_MAX];
+    uint32_t msgs, consumers;
+    double since = clock_mono_s();
+    uint16_t code;
+    bool said = false;
+    struct timespec ts = {0, 20 * 1000000L};
+
+    plan_queue(PLAN_FILTER, table, q, sizeof(q));
+    /* Confirmed first, so the depth counts what this session sent. */
+    int rc = mw_flush(x->conn);
+
+    if (rc != 0)
+        return rc;
+    while (mw_queue_stat(x->conn, q, &msgs, &consumers) == 0 &&
+           msgs > (uint32_t)x->cfg->max_backlog) {
+        if (!said) {
+            log_debug("backpressure session=%s queue=%s messages=%u", x->s->id,
+                      q, msgs);
+            said = true;
+        }
+        if (sess_end(x, &code) != GW_END_NONE)
+            return 0;
+        sess_keepalive(x);
+        nanosleep(&ts, NULL);
+    }
+    if (said)
+        x->held_s += clock_mono_s() - since;
+    return 0;
+}
+
 static int on_batch(struct sess *x, const struct proto_msg *m)
 {
     char ex[PLAN_NAME_MAX];
@@ -315,6 +355,10 @@ static int on_batch(struct sess *x, const struct proto_msg *m)
     x->rows[m->u.batch.table] += m->u.batch.rows;
     x->bytes += m->u.batch.len;
     FAULT_POINT("gateway.mid_stream");
+    if (x->cfg->max_backlog > 0 && x->batches[m->u.batch.table] % BACKLOG_EVERY == 0 &&
+        (rc = sess_backpressure(x, table)) != 0)
+        return sess_fail(x, PROTO_E_BROKER, "publishing to the broker failed: %s",
+                         mw_strerror(rc));
     return OUT_OK;
 }
 
@@ -496,12 +540,14 @@ static void sess_log_end(struct sess *x, const char *status)
         batches += x->batches[t];
     }
     log_info("session end session=%s client=%s peer=%s status=%s rows=%llu "
-             "batches=%llu bytes=%llu result_bytes=%llu seconds=%.2f%s%s%s",
+             "batches=%llu bytes=%llu result_bytes=%llu seconds=%.2f "
+             "held_back_s=%.2f%s%s%s",
              x->s->id[0] ? x->s->id : "-", x->s->client[0] ? x->s->client : "-",
              x->s->peer, status, (unsigned long long)rows,
              (unsigned long long)batches, (unsigned long long)x->bytes,
              (unsigned long long)atomic_load(&x->s->result_bytes),
-             clock_mono_s() - x->t0, x->reason[0] ? " reason=\"" : "", x->reason,
+             clock_mono_s() - x->t0, x->held_s, x->reason[0] ? " reason=\"" : "",
+             x->reason,
              x->reason[0] ? "\"" : "");
 }
 
