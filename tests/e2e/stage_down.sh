@@ -18,7 +18,7 @@ pipeline_start > /dev/null
 
 # Every agg-q3 replica dies, and nothing restarts them.
 pid_of() { local i; for i in "${!PIPELINE_NAMES[@]}"; do
-    [ "${PIPELINE_NAMES[$i]}" = "$1" ] && echo "${PIPELINE_PIDS[$i]}"; done; }
+    if [ "${PIPELINE_NAMES[$i]}" = "$1" ]; then echo "${PIPELINE_PIDS[$i]}"; fi; done; }
 for n in agg-q3-0 agg-q3-1; do
     p=$(pid_of "$n")
     { kill -KILL "$p"; wait "$p"; } 2>/dev/null || true
@@ -49,7 +49,9 @@ else ko "session $sid still has state: $(find "$CS_STATE_DIR" -name "$sid.wal")"
 # The stage comes back: the next session is exact.
 for n in agg-q3-0 agg-q3-1; do
     idx=-1
-    for i in "${!PIPELINE_NAMES[@]}"; do [ "${PIPELINE_NAMES[$i]}" = "$n" ] && idx=$i; done
+    for i in "${!PIPELINE_NAMES[@]}"; do
+        if [ "${PIPELINE_NAMES[$i]}" = "$n" ]; then idx=$i; fi
+    done
     env AMQP_URL="$AMQP_URL" CS_REPLICAS="$CS_REPLICAS" CS_STAGE=agg-q3 \
         CS_REPLICA_ID="${n##*-}" "$B/bin/aggregator" > "$PIPELINE_LOGS/$n.log.2" 2>&1 &
     PIPELINE_PIDS[$idx]=$!
