@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""chaos.py - random SIGKILLs of pipeline processes while sessions run.
+"""chaos.py - random SIGKILLs of pipeline processes and monitors while
+sessions run; the monitors do every restart.
 
 Run through tests/chaos/run.sh (make test-chaos; make chaos-soak), which
 starts the private broker. What it does:
@@ -7,24 +8,44 @@ starts the private broker. What it does:
  1. data sets: the real slice (../shared/data/dev), a generated set with
     malformed rows and edge cases (scale 0.005) and a generated set of
     50-100 MB (scale 0.02); the reference results of each, once;
- 2. the pipeline (CS_REPLICAS, 2-3 replicas of every stage) and a NO-KILL
-    run of the session mix (one client per data set, concurrently), timed:
-    each chaos client's deadline is 10x its data set's no-kill duration +
-    60 s;
+ 2. the pipeline (CS_REPLICAS, 2-3 replicas of every stage) under 3
+    monitors (--restarter monitors, the default: the harness starts the 3
+    monitors only; they start every process of scripts/monitor_spec.py's
+    spec and restart whatever dies, monitors included; see monitored.py),
+    and a NO-KILL run of the session mix (one client per data set,
+    concurrently), timed: each chaos client's deadline is 10x its data
+    set's no-kill duration + 60 s;
  3. the chaos run: three lanes (one per data set) each running clients one
-    after another, while a killer SIGKILLs pipeline processes on a schedule
-    drawn from --seed (same seed, same victims and delays): a kill every
-    0.5-2 s, at least --kills kill events, every process kind at least once,
-    one kill of two processes at once and one of every pipeline process at
-    once. Killed processes are restarted at once (the restart policy of
-    harness.Pipeline); recovery = kill -> ready line of the successor. New
-    clients start until the kill phase is over and --min-sessions ran;
+    after another, while a killer SIGKILLs processes on a schedule drawn
+    from --seed (same seed, same victims and delays): a kill every 0.5-2 s,
+    at least --kills kill events, every process kind at least once (the
+    monitor too), one kill of two pipeline processes at once, one of every
+    pipeline process at once, the current LEADER of the monitors twice and
+    the leader together with a pipeline process once (random single kills
+    may hit monitors too). A monitor is killed only while all 3 run and
+    agree on a leader (were all 3 dead at once nobody would revive them: the
+    documented limit), a pipeline slot only while it has a process (not
+    during its restart backoff). Recovery = kill -> ready line of the
+    replacement (a monitor: its first "leader=N ... role=" line); for leader
+    kills, re-election = kill -> the survivors agree on a new leader (their
+    /cluster/status). New clients start until the kill phase is over and
+    --min-sessions ran;
  4. checks: every client exits 0 within its deadline with results
-    byte-identical to the reference and equal rejected counts; then no
-    per-session state file, no message in any queue, no unexpected queue,
-    one consumer per replica queue, one broker connection per process,
-    exactly one live process per slot and no other process of ours; a graceful stop where every process exits 0;
- 5. a summary: kills per kind, recovery times, session durations.
+    byte-identical to the reference and equal rejected counts; every kill
+    recovered within 30 s, every re-election within 3 s; every incarnation
+    started by a monitor; then no per-session state file, no message in any
+    queue, no unexpected queue, one consumer per replica queue, one broker
+    connection per process; all 3 monitors alive agreeing on one leader,
+    /healthz 200 on each, every slot up in their tables with exactly one
+    live process and no other process of ours, no zombie; the stop:
+    SIGTERM to the monitors (exit 0, the pipeline runs on untouched), then
+    SIGTERM to the gateway (every process exits 0 by `shutdown`); no ERROR
+    line in any log; no death we did not cause;
+ 5. a summary: kills per kind, recovery and re-election times, sessions.
+
+--restarter harness: the harness restarts killed processes itself at once
+(harness.Pipeline, the crash-point suite's mode); no monitors, no monitor
+kills.
 """
 
 import argparse
@@ -39,20 +60,31 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as H  # noqa: E402
+import monitored as M  # noqa: E402
 
 REPLICAS = 'filter=3,agg-q2=2,agg-q3=2,agg-q4=3,sink=2'
 CLIENT_FLAGS = ['--session-retries', '100', '--connect-retries', '30']
 
 
-def make_schedule(rng, pipe, events, dmin=0.5, dmax=2.0):
-    """[(delay_s, [slot names])]: every kind once, one double kill, one kill
-    of every slot, the rest single kills of random slots; shuffled."""
+def make_schedule(rng, pipe, events, dmin=0.5, dmax=2.0, monitors=False):
+    """[(delay_s, [victims])]: every kind once, one double kill, one kill of
+    every pipeline slot ('ALL'); under monitors also a monitor, the leader
+    ('LEADER', resolved when it is killed) twice and the leader with a
+    pipeline slot; the rest single kills of random slots (monitors
+    included); shuffled."""
     slots = pipe.names()
     plan = [[rng.choice(pipe.names(k))] for k in H.KINDS]
     plan.append(sorted(rng.sample(slots, 2)))
     plan.append(['ALL'])
+    pool = list(slots)
+    if monitors:
+        plan.append([rng.choice(pipe.monitor_names())])
+        plan.append(['LEADER'])
+        plan.append(['LEADER'])
+        plan.append(['LEADER', rng.choice(slots)])
+        pool += pipe.monitor_names()
     while len(plan) < events:
-        plan.append([rng.choice(slots)])
+        plan.append([rng.choice(pool)])
     rng.shuffle(plan)
     return [(round(rng.uniform(dmin, dmax), 3), v) for v in plan]
 
@@ -78,6 +110,9 @@ def main():
     ap.add_argument('--soak', action='store_true',
                     help='200 kill events, big set at scale 0.1')
     ap.add_argument('--keep', action='store_true', help='keep the work dir')
+    ap.add_argument('--restarter', choices=('monitors', 'harness'), default='monitors',
+                    help='who restarts killed processes: the 3 monitors (default) or the '
+                    'harness itself')
     args = ap.parse_args()
     if args.soak:
         args.kills = max(args.kills, 200)
@@ -90,8 +125,10 @@ def main():
             skip = a == '--seed'
             continue
         argv.append(a)
-    H.say('%s: seed=%d kill events=%d replicas=%s (reproduce: tests/chaos/run.sh chaos %s)' % (
-        name, seed, args.kills, args.replicas, ' '.join(argv + ['--seed', str(seed)])))
+    H.say('%s: seed=%d kill events=%d replicas=%s restarts by the %s (reproduce: '
+          'tests/chaos/run.sh chaos %s)' % (
+              name, seed, args.kills, args.replicas, args.restarter,
+              ' '.join(argv + ['--seed', str(seed)])))
     work = tempfile.mkdtemp(prefix='cs-%s.' % name)
     checks = H.Checks()
     try:
@@ -117,10 +154,12 @@ def main():
 
 
 RUN = {}
+KILLABLE_BOUND = 45.0  # s an event may wait for its victims to be killable
 
 
 def run(args, seed, work, checks):
     rng = random.Random(seed)
+    monitors = args.restarter == 'monitors'
     bindir = H.snapshot_bins(os.path.join(H.ROOT, os.environ.get('B', 'build')),
                              os.path.join(work, 'bin'))
     data = os.path.join(work, 'data')
@@ -144,13 +183,20 @@ def run(args, seed, work, checks):
                      sizes['big'])
     # --- pipeline
     broker = H.Broker()
-    pipe = H.Pipeline(bindir, work, broker.amqp_url, args.replicas)
+    cls = M.MonitoredPipeline if monitors else H.Pipeline
+    pipe = cls(bindir, work, broker.amqp_url, args.replicas)
     RUN['pipe'] = pipe
     t = H.now()
     pipe.start()
-    H.say('pipeline up in %.1f s: %s; gateway %s; logs %s' % (
-        H.now() - t, ' '.join(pipe.names()), pipe.addr, pipe.logs))
-    schedule = make_schedule(rng, pipe, args.kills, args.delay[0], args.delay[1])
+    if monitors:
+        H.say('pipeline up under 3 monitors in %.1f s (leader monitor-%d; HTTP %s): %s; '
+              'gateway %s; logs %s' % (
+                  H.now() - t, pipe.leader(), ','.join(str(pipe.http[i]) for i in M.MONITOR_IDS),
+                  ' '.join(pipe.all_names()), pipe.addr, pipe.logs))
+    else:
+        H.say('pipeline up in %.1f s: %s; gateway %s; logs %s' % (
+            H.now() - t, ' '.join(pipe.names()), pipe.addr, pipe.logs))
+    schedule = make_schedule(rng, pipe, args.kills, args.delay[0], args.delay[1], monitors)
     nkills = sum(len(pipe.names()) if v == ['ALL'] else len(v) for _, v in schedule)
     H.say('kill schedule (seed %d, digest %s): %d events, %d process kills, %.1f s of delays' % (
         seed, H.schedule_digest(schedule), len(schedule), nkills,
@@ -178,7 +224,12 @@ def run(args, seed, work, checks):
     H.say('no-kill durations: %s; chaos deadlines (10x + 60 s): %s' % (
         ', '.join('%s %.2f s' % (d, base[d]) for d in sets),
         ', '.join('%s %.0f s' % (d, deadline[d]) for d in sets)))
-    if pipe.recoveries or pipe.unexpected:
+    if monitors:
+        died = pipe.audit()
+        if died:
+            checks.ko('no-kill run: a process died', '\n'.join('%s pid %d: %s\n%s' % u
+                                                               for u in died))
+    elif pipe.recoveries or pipe.unexpected:
         checks.ko('no-kill run: a process died: %s' % pipe.unexpected)
 
     # --- chaos run
@@ -194,8 +245,12 @@ def run(args, seed, work, checks):
         lane.client = c
         started[0] += 1
 
-    kills = []          # (t, [(name, pid)])
+    kills = []          # (t, [(name, pid)], victims as scheduled)
     killed_kinds = {}
+    leader_kills = []   # slot names of the leaders killed
+    late = set()
+    superseded = [0]
+    blocked = []        # events that could not happen within KILLABLE_BOUND
     ev = 0
     t_chaos = H.now()
     next_at = t_chaos + schedule[0][0]
@@ -206,23 +261,48 @@ def run(args, seed, work, checks):
         tnow = H.now()
         if ev < len(schedule) and tnow >= next_at:
             victims = schedule[ev][1]
-            names = pipe.names() if victims == ['ALL'] else victims
-            done = pipe.kill(names)
-            kills.append((tnow - t_chaos, done))
-            for n, _ in done:
-                k = pipe.slot(n).kind
-                killed_kinds[k] = killed_kinds.get(k, 0) + 1
-            H.say('kill %d/%d at +%.2f s: %s%s' % (
-                ev + 1, len(schedule), tnow - t_chaos,
-                'EVERY process: ' if victims == ['ALL'] else
-                'TWO at once: ' if len(victims) == 2 else '',
-                ' '.join('%s (pid %d)' % (n, p) for n, p in done)))
-            if len(done) < len(names):
-                H.say('  (not running: %s)' % ' '.join(sorted(set(names) - {n for n, _ in done})))
-            pipe.poll()  # the restart policy, at once
-            ev += 1
-            if ev < len(schedule):
-                next_at = H.now() + schedule[ev][0]
+            names = (pipe.resolve(victims) if monitors else
+                     pipe.names() if victims == ['ALL'] else victims)
+            if names is None and tnow - next_at > KILLABLE_BOUND:
+                blocked.append((ev, victims))
+                H.say('kill %d/%d: %s could not be killed within %.0f s (not running, or the '
+                      'monitors not all up): skipped' % (ev + 1, len(schedule), '+'.join(victims),
+                                                         KILLABLE_BOUND))
+            if names is not None:
+                if monitors:
+                    superseded[0] += sum(1 for n in set(names) if pipe.slot(n).pending)
+                done = pipe.kill(names)
+                kills.append((tnow - t_chaos, done, victims))
+                for n, _ in done:
+                    k = pipe.slot(n).kind
+                    killed_kinds[k] = killed_kinds.get(k, 0) + 1
+                lk = getattr(pipe, 'last_leader_kill', None)
+                if lk:
+                    leader_kills.append(lk)
+                waited = tnow - next_at
+                H.say('kill %d/%d at +%.2f s%s: %s%s' % (
+                    ev + 1, len(schedule), tnow - t_chaos,
+                    ' (waited %.2f s for the victims)' % waited if waited > 0.1 else '',
+                    'EVERY pipeline process: ' if victims == ['ALL'] else
+                    'the LEADER and a pipeline process: ' if len(victims) == 2 and
+                    victims[0] == 'LEADER' else
+                    'the LEADER: ' if victims == ['LEADER'] else
+                    'TWO at once: ' if len(victims) == 2 else '',
+                    ' '.join('%s%s (pid %d)' % (n, ' [leader]' if n == lk else '', p)
+                             for n, p in done)))
+                if len(done) < len(names):
+                    H.say('  (not running: %s)' % ' '.join(sorted(set(names) -
+                                                                 {n for n, _ in done})))
+                pipe.poll()  # the harness's restart policy, at once
+            if names is not None or blocked and blocked[-1][0] == ev:
+                ev += 1
+                if ev < len(schedule):
+                    next_at = H.now() + schedule[ev][0]
+        if monitors:
+            for n in pipe.overdue():
+                if n not in late:
+                    late.add(n)
+                    H.say('  %s NOT BACK %.0f s after its kill' % (n, M.RECOVERY_BOUND))
         killing = ev < len(schedule)
         for lane in lanes:
             c = lane.client
@@ -241,7 +321,15 @@ def run(args, seed, work, checks):
     H.say('kill phase over after %.1f s; all clients ended %.1f s after the start of the chaos run' % (
         t_kill_phase, H.now() - t_chaos))
     # the last recoveries
-    pipe.wait_ready(pipe.names(), 120)
+    if monitors:
+        try:
+            pipe.wait_ready(pipe.all_names(), M.RECOVERY_BOUND + 5)
+        except H.Timeout as e:
+            checks.ko('not every slot came back: %s' % e)
+        H.wait_until(lambda: pipe.reelecting is None, M.REELECTION_GIVE_UP + 1,
+                     'the last re-election', tick=pipe.poll)
+    else:
+        pipe.wait_ready(pipe.names(), 120)
 
     # --- per-session checks
     chaos_clients = [c for lane in lanes for c in lane.done]
@@ -262,27 +350,87 @@ def run(args, seed, work, checks):
     checks.check(not bad, 'chaos: all %d clients exited 0 within their deadlines with results '
                  'byte-identical to the reference and equal rejected counts' % len(chaos_clients),
                  '\n'.join(bad))
-    checks.check(all(k in killed_kinds for k in H.KINDS) and len(kills) >= args.kills,
+    kinds = H.KINDS + (('monitor',) if monitors else ())
+    events = len(kills)
+    checks.check(all(k in killed_kinds for k in kinds) and events >= args.kills and not blocked,
                  'chaos: %d kill events, %d process kills, every kind killed (%s)' % (
-                     len(kills), sum(killed_kinds.values()),
-                     ', '.join('%s %d' % (k, killed_kinds.get(k, 0)) for k in H.KINDS)))
+                     events, sum(killed_kinds.values()),
+                     ', '.join('%s %d' % (k, killed_kinds.get(k, 0)) for k in kinds)),
+                 'events that could not happen: %s' % blocked if blocked else None)
+    ntwo = sum(1 for _, d, v in kills if len(v) == 2 and 'LEADER' not in v and len(d) == 2)
+    nall = sum(1 for _, d, v in kills if v == ['ALL'] and len(d) == len(pipe.names()))
+    shapes = 'one kill of two pipeline processes at once (%d), one of all %d at once (%d)' % (
+        ntwo, len(pipe.names()), nall)
+    if not monitors:
+        checks.check(ntwo >= 1 and nall >= 1, 'chaos: ' + shapes)
+    else:
+        nlp = sum(1 for _, d, v in kills if v[:1] == ['LEADER'] and len(v) == 2 and len(d) == 2)
+        checks.check(ntwo >= 1 and nall >= 1 and len(leader_kills) >= 2 and nlp >= 1,
+                     'chaos: %s; %d kills of the LEADER monitor (%s), %d of the leader and a '
+                     'pipeline process at once' % (shapes, len(leader_kills),
+                                                    ' '.join(leader_kills), nlp))
+        recovery_checks(checks, pipe, late, superseded[0])
+        unstarted = pipe.unstarted()
+        checks.check(not unstarted, 'every process incarnation (%d) was started by a monitor; the '
+                     'harness started only the 3 first monitors' % sum(
+                         len(s.pids) for s in pipe.slots.values()), '\n'.join(unstarted))
     H.final_checks(checks, pipe, broker, bindir)
     H.say('graceful stop')
-    H.stop_checks(checks, pipe)
-    H.log_checks(checks, pipe)
-    checks.check(not pipe.unexpected, 'no process died unless killed (%d unexpected exits)' %
-                 len(pipe.unexpected), '\n'.join('%s#%d rc=%s:\n%s' % u for u in pipe.unexpected))
-    summary(seed, kills, killed_kinds, pipe, base, chaos_clients, t_kill_phase)
+    if monitors:
+        died = pipe.audit()  # before the stop: every slot's last incarnation is live
+        pipe.stop_checks(checks)
+        H.log_checks(checks, pipe)
+        checks.check(not died, 'no process died unless killed: every incarnation that logged '
+                     'was killed by us or is the live one; no hang or crash in the leader\'s '
+                     'log but our SIGKILLs', '\n'.join('%s pid %d: %s\n%s' % u for u in died))
+    else:
+        H.stop_checks(checks, pipe)
+        H.log_checks(checks, pipe)
+        checks.check(not pipe.unexpected, 'no process died unless killed (%d unexpected exits)' %
+                     len(pipe.unexpected), '\n'.join('%s#%d rc=%s:\n%s' % u
+                                                     for u in pipe.unexpected))
+    summary(seed, kills, killed_kinds, pipe, base, chaos_clients, t_kill_phase, kinds, monitors)
 
 
-def summary(seed, kills, killed_kinds, pipe, base, chaos_clients, t_kill_phase):
+def recovery_checks(checks, pipe, late, superseded):
+    """Every kill recovered (a replacement ready) within the bound; every
+    leader kill re-elected within 3 s."""
     rec = pipe.recoveries
-    print('---- chaos summary (seed %d) ----' % seed)
-    print('%-12s %6s  %s' % ('kind', 'kills', 'recovery min/median/max'))
-    for k in H.KINDS:
+    nk = len(pipe.kills)
+    worst = max((r for *_, r in rec), default=0.0)
+    slow = ['%s %.2f s' % (n, r) for _, n, r in rec if r > M.RECOVERY_BOUND]
+    checks.check(len(rec) + superseded == nk and not late and not slow,
+                 'recovery: every one of the %d killed processes was replaced by the monitors and '
+                 'ready within %.0f s (worst %.2f s; %d killed again before they were ready)' % (
+                     nk, M.RECOVERY_BOUND, worst, superseded),
+                 'recovered %d + superseded %d of %d kills; late: %s; slow: %s' % (
+                     len(rec), superseded, nk, ' '.join(sorted(late)), ' '.join(slow)))
+    re_ = pipe.reelections
+    bad = ['monitor-%d killed: %s after %.2f s' % (
+        r['old'], 'monitor-%d leads' % r['new'] if r['new'] else 'no leader', r['polled'])
+        for r in re_ if not r['ok']]
+    checks.check(re_ and not bad, 're-election: after each of the %d leader kills the survivors '
+                 'agreed on a new leader within %.0f s (worst %.3f s)' % (
+                     len(re_), M.REELECTION_BOUND, max((r['polled'] for r in re_), default=0)),
+                 '\n'.join(bad) or 'no leader kill measured')
+
+
+def summary(seed, kills, killed_kinds, pipe, base, chaos_clients, t_kill_phase, kinds,
+            monitors):
+    rec = pipe.recoveries
+    print('---- chaos summary (seed %d, restarts by the %s) ----' % (
+        seed, 'monitors' if monitors else 'harness'))
+    print('%-12s %6s  %s' % ('kind', 'kills', 'recovery (kill -> replacement ready) '
+                             'min/median/max'))
+    for k in kinds:
         print('%-12s %6d  %s' % (k, killed_kinds.get(k, 0),
                                  H.stats([r for kk, _, r in rec if kk == k])))
     print('%-12s %6d  %s' % ('all', sum(killed_kinds.values()), H.stats([r for *_, r in rec])))
+    if monitors:
+        re_ = pipe.reelections
+        print('leader kills %d: re-election (kill -> survivors agree) %s; new leader\'s own '
+              'log line %s' % (len(re_), stats3([r['polled'] for r in re_]),
+                               stats3([r['log'] for r in re_ if r['log'] is not None])))
     print('kill events %d over %.1f s' % (len(kills), t_kill_phase))
     print('%-6s %8s %8s  %s' % ('set', 'no-kill', 'sessions', 'chaos duration min/median/max, re-runs'))
     for d in base:
@@ -290,6 +438,13 @@ def summary(seed, kills, killed_kinds, pipe, base, chaos_clients, t_kill_phase):
         print('%-6s %7.2fs %8d  %s, %d re-runs' % (d, base[d], len(cs),
                                                    H.stats([c.duration for c in cs]),
                                                    sum(c.reruns() for c in cs)))
+
+
+def stats3(values):
+    if not values:
+        return '-'
+    import statistics
+    return '%.3f/%.3f/%.3f s' % (min(values), statistics.median(values), max(values))
 
 
 if __name__ == '__main__':

@@ -1,7 +1,8 @@
 """harness.py - a small library for the fault-injection suites (chaos.py,
 crashpoints.py): the private broker (restartable), the pipeline as a set of
 restartable process slots, the management API, the reference results and
-PASS/FAIL accounting. Python 3 standard library only.
+PASS/FAIL accounting. Python 3 standard library only. (The pipeline under
+the monitors, which restart it themselves: monitored.py.)
 
 Run the suites through their entry scripts (tests/chaos/run.sh,
 tests/chaos/crashpoints.sh): they source scripts/broker.sh, start a private
@@ -16,10 +17,12 @@ Rules the library keeps:
  * every process started here dies with the harness (PR_SET_PDEATHSIG), so
    a crashed harness leaves no orphans; every process is spawned from the
    main thread (the death signal follows the spawning thread);
- * the restart policy (a dead slot is started again at once, with the same
-   command and environment) lives in one place, Pipeline._on_exit, and
-   can be switched off (Pipeline.autorestart = False) when a monitor
-   program takes restarts over.
+ * the restart policy of Pipeline (a dead slot is started again at once,
+   with the same command and environment) lives in one place,
+   Pipeline._on_exit, and can be switched off (Pipeline.autorestart =
+   False); under the monitors (monitored.MonitoredPipeline) the harness
+   starts only the monitors, and the processes they start are not its
+   children (see monitored.py for how they are found, reaped and stopped).
 """
 
 import base64
@@ -136,17 +139,26 @@ def _die_with_parent():
     _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
+# pid -> Popen of every process spawn() started: a reaper of adopted orphans
+# (monitored.Reaper) leaves these to their Popen.
+OWNED = {}
+
+
 def spawn(argv, env, log_path, cwd=None, stdout_path=None):
     """Popen with stderr (and stdout, unless stdout_path) to log_path."""
     err = open(log_path, 'ab')
     out = open(stdout_path, 'wb') if stdout_path else err
     try:
-        return subprocess.Popen(argv, env=env, cwd=cwd or ROOT, stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=err, preexec_fn=_die_with_parent)
+        p = subprocess.Popen(argv, env=env, cwd=cwd or ROOT, stdin=subprocess.DEVNULL,
+                             stdout=out, stderr=err, preexec_fn=_die_with_parent)
     finally:
         err.close()
         if stdout_path:
             out.close()
+    for pid in [k for k, v in OWNED.items() if v.returncode is not None]:
+        del OWNED[pid]
+    OWNED[p.pid] = p
+    return p
 
 
 def free_port():
@@ -413,6 +425,22 @@ def parse_replicas(spec):
     return reps
 
 
+def tail_lines(owner, path):
+    """The complete lines added to path since owner's last call; owner keeps
+    the offset and the partial last line in its _off and _buf."""
+    try:
+        with open(path, 'rb') as f:
+            f.seek(owner._off)
+            data = f.read()
+    except OSError:
+        return []
+    owner._off += len(data)
+    owner._buf += data.decode('utf-8', 'replace')
+    lines = owner._buf.split('\n')
+    owner._buf = lines.pop()
+    return lines
+
+
 class Slot:
     """One process of the pipeline: a name (coordinator, gateway, filter-0,
     agg-q2-1, ...), its kind, its command and environment. It keeps its
@@ -450,17 +478,7 @@ class Slot:
         """New complete lines of the current log."""
         if self.log is None:
             return []
-        try:
-            with open(self.log, 'rb') as f:
-                f.seek(self._off)
-                data = f.read()
-        except OSError:
-            return []
-        self._off += len(data)
-        self._buf += data.decode('utf-8', 'replace')
-        lines = self._buf.split('\n')
-        self._buf = lines.pop()
-        return lines
+        return tail_lines(self, self.log)
 
 
 class Pipeline:
@@ -832,7 +850,7 @@ def snapshot_bins(builddir, dest):
     ours (orphan check)."""
     os.makedirs(dest, exist_ok=True)
     for b in ('coordinator', 'gateway', 'filter', 'aggregator', 'sink', 'client',
-              'gen-dataset'):
+              'gen-dataset', 'monitor'):
         src = os.path.join(builddir, 'bin', b)
         if not os.path.exists(src):
             raise RuntimeError('%s is missing: run make programs' % src)
@@ -1019,6 +1037,9 @@ def final_checks(checks, pipe, broker, bindir):
     except Timeout:
         checks.ko('broker connections differ', 'have: %s\nwant: %s' % (
             ' | '.join(last['c']), ' | '.join(want_conns)))
+    if hasattr(pipe, 'process_checks'):  # under the monitors (monitored.py)
+        pipe.process_checks(checks)
+        return
     pipe.poll()
     running = procs_running(bindir)
     dead = [n for n in pipe.names() if not pipe.slot(n).alive()]
@@ -1034,12 +1055,14 @@ def log_checks(checks, pipe, allow=()):
     record that does not apply, a malformed internal row... are bugs even
     when the results come out right); `allow`: regexes of tolerated ones."""
     bad = []
-    for n in pipe.names():
+    names = pipe.all_names() if hasattr(pipe, 'all_names') else pipe.names()
+    for n in names:
         for line in pipe.grep(n, r'^\S+ ERROR '):
             if not any(re.search(a, line) for a in allow):
                 bad.append('%s: %s' % (n, line))
-    checks.check(not bad, 'no ERROR line in any process log (%d logs)' %
-                 sum(s.incarnation + 1 for s in pipe.slots.values()),
+    nlogs = pipe.log_count() if hasattr(pipe, 'log_count') else \
+        sum(s.incarnation + 1 for s in pipe.slots.values())
+    checks.check(not bad, 'no ERROR line in any process log (%d logs)' % nlogs,
                  '\n'.join(bad[:20]) + ('\n... %d more' % (len(bad) - 20) if len(bad) > 20 else ''))
 
 

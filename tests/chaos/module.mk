@@ -1,7 +1,9 @@
 # tests/chaos/: fault injection on the whole system (private broker, real
 # processes, SIGKILL), results compared with the reference.
-#   make test-chaos         random kill -9 of pipeline processes while sessions
-#                           run (CHAOS_SEED=N reproduces a run's kill schedule)
+#   make test-chaos         random kill -9 of pipeline processes and monitors (the
+#                           leader included) while sessions run; the 3 monitors
+#                           do every restart (CHAOS_SEED=N reproduces a run's
+#                           kill schedule)
 #   make chaos-soak         the same with 200+ kills on a scale-0.1 set (not in `make test`)
 #   make test-crashpoints   one case per CS_FAULT crash point, a broker restart
 #                           mid-session, control messages while a stage is down

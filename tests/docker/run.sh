@@ -12,15 +12,26 @@
 #  4. asks the management API (loopback) for the project's queues
 #  5. scales the filter with one variable (FILTER_REPLICAS=3 ... up -d) and
 #     runs a client again
-#  6. stops gracefully (every process must exit 0), `down -v`, and checks
+#  6. chaos: two lanes run client sessions back to back on generated sets
+#     while tests/docker/chaos.py `docker kill`s 12+ containers (pipeline
+#     and monitors, the leader twice) and pauses one worker (a hang); the
+#     monitors must bring every one back; every session byte-exact; the
+#     detection, restart and re-election times are printed; then a docker
+#     pause and a docker stop must be left alone
+#  7. stops gracefully (every process must exit 0), `down -v`, and checks
 #     nothing of the project is left; the trap tears down on failure too.
 #
 # One PASS/FAIL line per check, then "N passed, M failed". Every wait is
 # bounded. Traffic goes only to loopback and to the containers started here.
 #   CS_KEEP_DOCKERD=1   leave a dockerd this test started running afterwards
+#   CS_KEEP_WORK=1      keep the work folder (logs, results; printed)
+#   CHAOS_SEED=N        the chaos phase's schedule and data sets (printed)
+#   CHAOS_KILLS=N       kills in the schedule (default 12; at least 10 must
+#                       fall while both lanes run a session)
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 ROOT=$(pwd)
+B=${B:-build}
 T0=$(date +%s)
 
 passed=0
@@ -49,7 +60,7 @@ cleanup() {
         timeout 30 tail --pid="$started_dockerd" -f /dev/null 2>/dev/null \
             || kill -KILL "$started_dockerd" 2>/dev/null || true
     fi
-    rm -rf "$WORK"
+    if [ "${CS_KEEP_WORK:-0}" = 1 ]; then echo "work folder kept: $WORK"; else rm -rf "$WORK"; fi
     exit $rc
 }
 trap cleanup EXIT
@@ -166,13 +177,13 @@ wait_refs
 echo "  clients done in $(( $(date +%s) - t )) s"
 [ $ref_rc -eq 0 ] || { cat "$WORK"/ref-*.log; ko "reference.py failed"; }
 
-check_results() { # folder, label
-    local d=$1 out="$RESULTS_DIR/$1" f bad=0
+check_results() { # folder, label[, output folder under RESULTS_DIR]
+    local d=$1 out="$RESULTS_DIR/${3:-$1}" f bad=0
     if python3 tests/reference/compare.py --exact "$WORK/expected/$d" "$out" > "$WORK/cmp-$d.log" 2>&1; then
-        ok "$2: results/$d/ byte-identical to the reference"
+        ok "$2: results/${3:-$d}/ byte-identical to the reference"
     else
         tail -n 20 "$WORK/cmp-$d.log"
-        ko "$2: results/$d/ differ from the reference"
+        ko "$2: results/${3:-$d}/ differ from the reference"
     fi
     for f in "$out"/*.csv; do
         [ "$(stat -c %u "$f" 2>/dev/null)" = "$owner" ] || bad=1
@@ -235,7 +246,83 @@ else
     tail -n 15 "$WORK/client-scaled.log"; ko "client after scaling failed"
 fi
 
-# ---------------------------------------------------------------- 6. teardown
+# ---------------------------------------------------------------- 6. chaos
+# Sessions last a while: ~32 MB generated sets, sent in 4 KiB batches. A
+# lane starts its next session until the kills are over; a gateway kill
+# makes its clients run their session again (hence the generous retries).
+chaos_seed=${CHAOS_SEED:-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}
+echo "  chaos seed $chaos_seed (CHAOS_SEED=$chaos_seed make test-docker repeats the schedule)"
+t=$(date +%s)
+lanes=(a b)
+mkdir -p "$WORK/data" "$WORK/lanes"
+for l in "${!lanes[@]}"; do
+    d=chaos-${lanes[$l]}
+    "$B/bin/gen-dataset" --out "$WORK/data/$d" --scale 0.01 --seed $((chaos_seed + l)) \
+        --quiet > "$WORK/gen-$d.log" 2>&1 || { cat "$WORK/gen-$d.log"; ko "gen-dataset $d"; }
+    python3 tests/reference/reference.py "$WORK/data/$d" "$WORK/expected/$d" \
+        > "$WORK/ref-$d.log" 2>&1 &
+done
+ref_rc=0
+wait_refs
+[ $ref_rc -eq 0 ] || { cat "$WORK"/ref-chaos-*.log; ko "reference.py failed (chaos sets)"; }
+lane() { # name: sessions back to back until chaos.py is done
+    local name=$1 i=0 rc
+    while [ $i -lt 20 ]; do
+        i=$((i + 1))
+        touch "$WORK/lanes/$name.active"
+        DATA_DIR=$WORK/data timeout 300 docker compose run --rm -T client \
+            --data-folder "chaos-$name" --output "/results/chaos-$name-$i" --no-progress \
+            --batch-bytes 4096 --session-retries 50 --connect-retries 50 \
+            > "$WORK/client-chaos-$name-$i.log" 2>&1
+        rc=$?
+        rm -f "$WORK/lanes/$name.active"
+        echo "$i $rc" >> "$WORK/lanes/$name.sessions"
+        [ -e "$WORK/lanes/done" ] && break
+    done
+}
+# Prints a chaos.py output and counts its PASS/FAIL lines. file, exit status
+tally() {
+    local line
+    while IFS= read -r line; do
+        case $line in
+            PASS:*) passed=$((passed + 1)) ;;
+            FAIL:*) failed=$((failed + 1)) ;;
+        esac
+        echo "$line"
+    done < "$1"
+    if [ "$2" -ne 0 ] && ! grep -q '^FAIL:' "$1"; then
+        ko "tests/docker/chaos.py exited $2 ($(basename "$1"))"
+    fi
+}
+lane_pids=()
+for l in "${lanes[@]}"; do lane "$l" & lane_pids+=($!); done
+python3 tests/docker/chaos.py --project "$project" --lanes "$WORK/lanes" \
+    --lane a --lane b --seed "$chaos_seed" --kills "${CHAOS_KILLS:-12}" \
+    --done "$WORK/lanes/done" --monitor-log "$WORK/monitors.log" > "$WORK/chaos.log" 2>&1
+tally "$WORK/chaos.log" $?
+touch "$WORK/lanes/done"
+for p in "${lane_pids[@]}"; do wait "$p"; done
+for l in "${lanes[@]}"; do
+    while read -r i rc; do
+        if [ "$rc" -eq 0 ]; then
+            check_results "chaos-$l" "chaos lane $l session $i" "chaos-$l-$i"
+        else
+            tail -n 15 "$WORK/client-chaos-$l-$i.log"
+            ko "chaos lane $l session $i: client exited $rc"
+        fi
+    done < "$WORK/lanes/$l.sessions"
+done
+echo "  chaos phase done in $(( $(date +%s) - t )) s"
+
+# Deliberate stops are not fought: docker pause past the hang threshold,
+# docker stop (then both resumed).
+t=$(date +%s)
+python3 tests/docker/chaos.py --phase deliberate --project "$project" \
+    --seed "$chaos_seed" > "$WORK/deliberate.log" 2>&1
+tally "$WORK/deliberate.log" $?
+echo "  deliberate stops checked in $(( $(date +%s) - t )) s"
+
+# ---------------------------------------------------------------- 7. teardown
 t=$(date +%s)
 timeout 120 docker compose stop --timeout 60 > "$WORK/stop.log" 2>&1 || true
 bad=$(docker ps -a --filter "label=com.docker.compose.project=$project" \
