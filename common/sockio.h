@@ -3,7 +3,8 @@
  * (plain POSIX sockets; nothing protocol-specific).
  *
  * Functions return 0 (or a descriptor) on success and a negative errno value
- * on failure, so callers can print strerror(-rc).
+ * on failure (the system range of err.h), so callers can print
+ * cs_strerror(rc).
  */
 #ifndef CS_SOCKIO_H
 #define CS_SOCKIO_H

@@ -32,7 +32,8 @@
  * instead of corrupting the first one's logs. The lock dies with the process.
  *
  * Errors are negative errno values (-EIO, -ENOSPC, -ENOMEM, -EWOULDBLOCK,
- * -EINVAL, ...); strerror(-err) describes them. Nothing here logs except
+ * -EINVAL, ...), the system range of the error space (err.h):
+ * cs_strerror(err) describes them. Nothing here logs except
  * wal_replay, which logs (warn) what it truncated.
  */
 #ifndef CS_WAL_H

@@ -43,6 +43,7 @@
 #ifndef CS_COORD_H
 #define CS_COORD_H
 
+#include "err.h"
 #include "plan.h"
 
 #include <stdbool.h>
@@ -56,10 +57,11 @@ struct tombs;
 /* How many ended session ids an own tombstone set remembers. */
 #define COORD_TOMBSTONES 4096
 
+/* The machine's range of the one error space (err.h). */
 enum coord_err {
-    COORD_OK = 0,
-    COORD_ERR_NOMEM = -1, /* a session or flow could not be allocated */
-    COORD_ERR_EMIT = -2,  /* the emit callback failed (it reports why) */
+    COORD_OK = CS_OK,
+    COORD_ERR_NOMEM = CS_ERR_NOMEM,     /* a session or flow could not be allocated */
+    COORD_ERR_EMIT = CS_ERR_COORD_EMIT, /* the emit callback failed (it reports why) */
 };
 
 enum coord_state {

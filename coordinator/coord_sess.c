@@ -206,5 +206,5 @@ void csess_tombstone(struct coord *c, const char *id)
     /* Still remembered in memory: only a restart could forget it. */
     if (rc != 0)
         log_error("eof session=%s tombstone not persisted: %s", id,
-                  strerror(-rc));
+                  cs_strerror(rc));
 }

@@ -36,7 +36,6 @@
 #include "wal.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,14 +44,6 @@
  * often the resend scan runs. */
 #define POLL_MS 500
 #define MAX_BATCH 256
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
 
 struct config {
     const char *amqp_url, *replicas, *id, *state_dir, *fsync;
@@ -97,7 +88,7 @@ static int emit_ctl(void *arg, const char *key, const struct ctl_msg *m)
 
     if (lost_publish(rc)) {
         log_warn("coordinator a control message was not delivered: %s "
-                 "(current: %s to %s session=%s)", mw_strerror(rc),
+                 "(current: %s to %s session=%s)", cs_strerror(rc),
                  ctl_type_name(m->type), key, m->session);
         return 0;
     }
@@ -133,7 +124,7 @@ static int flush(struct service *sv)
 
     if (lost_publish(rc)) {
         log_warn("coordinator a control message was not delivered: %s",
-                 mw_strerror(rc));
+                 cs_strerror(rc));
         return 0;
     }
     return rc;
@@ -147,9 +138,8 @@ static bool session_scoped(const struct ctl_msg *m)
 
 static int coord_rc(struct service *sv, int rc)
 {
-    if (rc == COORD_ERR_EMIT)
-        return sv->err ? sv->err : MW_ERR_CLOSED;
-    return rc == COORD_ERR_NOMEM ? MW_ERR_NOMEM : rc;
+    /* the emit callback's own error says more than "emit failed" */
+    return rc == COORD_ERR_EMIT && sv->err != 0 ? sv->err : rc;
 }
 
 /* Logs a session-scoped message of a live session; 0, 1 (not loggable: a
@@ -185,8 +175,8 @@ static int process(struct service *sv, const struct mw_delivery *d)
         return 0;
     }
     if (rc != 0) {
-        log_error("coordinator cannot write its log: %s", strerror(-rc));
-        return MW_ERR_CLOSED;
+        log_error("coordinator cannot write its log: %s", cs_strerror(rc));
+        return rc;
     }
     FAULT_POINT("coord.after_log_before_handle");
     rc = coord_handle(sv->coord, sv->in, emit_ctl, sv);
@@ -209,8 +199,8 @@ static int commit(struct service *sv)
         return 0;
     rc = wal_dir_sync(sv->dir);
     if (rc != 0) {
-        log_error("coordinator cannot sync its log: %s", strerror(-rc));
-        return MW_ERR_CLOSED;
+        log_error("coordinator cannot sync its log: %s", cs_strerror(rc));
+        return rc;
     }
     FAULT_POINT("coord.after_sync_before_flush");
     rc = flush(sv);
@@ -220,7 +210,7 @@ static int commit(struct service *sv)
     for (i = 0; i < sv->nended; i++)
         if ((rc = wal_remove(sv->dir, sv->ended[i])) != 0)
             log_warn("coordinator cannot delete the log of session=%s: %s",
-                     sv->ended[i], strerror(-rc));
+                     sv->ended[i], cs_strerror(rc));
     for (i = 0; i < (size_t)sv->ntags; i++) {
         rc = mw_ack(sv->conn, sv->tags[i]);
         if (rc != 0 && rc != MW_ERR_STALE) /* stale: redelivered, harmless */
@@ -281,7 +271,7 @@ static int run(struct service *sv)
     struct mw_delivery d;
     int rc;
 
-    while (!stop_requested && !coord_stopping(sv->coord)) {
+    while (!sig_stop_requested() && !coord_stopping(sv->coord)) {
         hb_tick(sv->hb);
         rc = mw_next(sv->conn, &d, sv->ntags ? 0 : POLL_MS);
         if (rc == 0) {
@@ -294,13 +284,13 @@ static int run(struct service *sv)
                 rc = tick(sv);
         }
         if (rc != 0) {
-            log_error("coordinator stopping on error: %s", mw_strerror(rc));
+            log_error("coordinator stopping on error: %s", cs_strerror(rc));
             return rc;
         }
     }
     rc = commit(sv);
     log_info("coordinator stopping: %s",
-             stop_requested ? "signal" : "shutdown message");
+             sig_stop_requested() ? "signal" : "shutdown message");
     return rc;
 }
 
@@ -320,7 +310,7 @@ static int replay_record(void *arg, const uint8_t *rec, size_t len)
         return 0; /* only valid messages were logged: ignore, as then */
     return coord_handle(sv->coord, sv->in, discard_ctl, NULL) ==
                    COORD_ERR_NOMEM
-               ? -1
+               ? COORD_ERR_NOMEM
                : 0;
 }
 
@@ -358,7 +348,7 @@ static int recover(struct service *sv, const struct plan *plan)
         return -1;
     rc = tombs_load(sv->tombs, sv->dir);
     if (rc != 0) {
-        log_error("coordinator cannot load its tombstones: %s", strerror(-rc));
+        log_error("coordinator cannot load its tombstones: %s", cs_strerror(rc));
         return -1;
     }
     sv->coord = coord_create(plan, sv->tombs);
@@ -371,7 +361,7 @@ static int recover(struct service *sv, const struct plan *plan)
     rc = wal_dir_list(sv->dir, replay_log, sv);
     if (rc != 0) {
         log_error("coordinator cannot replay its logs: %s",
-                  rc < 0 ? strerror(-rc) : "out of memory");
+                  cs_strerror(rc));
         return -1;
     }
     log_info("coordinator recovered sessions=%zu tombstones=%zu",
@@ -438,7 +428,7 @@ static int start(struct service *sv, const struct plan *plan)
     mo.on_wait_arg = sv;
     sv->conn = mw_connect(&mo, &rc);
     if (sv->conn == NULL) {
-        log_error("coordinator cannot connect: %s", mw_strerror(rc));
+        log_error("coordinator cannot connect: %s", cs_strerror(rc));
         return rc;
     }
     rc = topo_declare_control(sv->conn);
@@ -452,7 +442,7 @@ static int start(struct service *sv, const struct plan *plan)
         rc = flush(sv);
     if (rc != 0)
         log_error("coordinator cannot set up the control plane: %s",
-                  mw_strerror(rc));
+                  cs_strerror(rc));
     return rc;
 }
 
@@ -481,7 +471,7 @@ int coord_service_main(int argc, char **argv)
     rc = parse_config(&cf, &plan, argc, argv);
     if (rc != CFG_OK)
         return rc == CFG_HELP ? 0 : 2;
-    if (sig_on_stop(on_signal) != 0) {
+    if (sig_stop_install(-1) != 0) {
         log_error("coordinator cannot install signal handlers");
         return 1;
     }

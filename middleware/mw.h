@@ -10,10 +10,14 @@
  * was declared through it, re-registers its consumers and republishes every
  * message that was not yet confirmed.
  *
- * Errors are negative `enum mw_err` codes; nothing here calls exit().
+ * Errors are negative `enum mw_err` codes, which are the middleware's range
+ * of the one error space (err.h): they pass through the layers above
+ * unchanged and cs_strerror() names them. Nothing here calls exit().
  */
 #ifndef CS_MW_H
 #define CS_MW_H
+
+#include "err.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,23 +26,30 @@
 #define MW_WARN_UNUSED __attribute__((warn_unused_result))
 
 enum mw_err {
-    MW_OK = 0,
-    MW_ERR_ARG = -1,        /* bad argument (e.g. malformed URL) */
-    MW_ERR_CONNECT = -2,    /* broker unreachable / login refused, retries exhausted */
-    MW_ERR_CLOSED = -3,     /* connection lost and could not be restored */
-    MW_ERR_UNROUTABLE = -4, /* a mandatory publish was returned by the broker */
-    MW_ERR_NACK = -5,       /* the broker nacked a publish */
-    MW_ERR_TIMEOUT = -6,    /* nothing arrived within the timeout */
-    MW_ERR_PROTOCOL = -7,   /* the broker refused an operation (e.g. 404, 406;
-                               the broker's text is logged) and closed the
-                               channel; the handle reopened it */
-    MW_ERR_NOMEM = -8,
-    MW_ERR_INTERRUPTED = -9, /* a signal arrived while waiting (EINTR) */
-    MW_ERR_STALE = -10,      /* delivery tag predates a reconnect: the broker
-                                will redeliver that message */
+    MW_OK = CS_OK,
+    MW_ERR_ARG = CS_ERR_ARG,                   /* bad argument (e.g. malformed URL) */
+    MW_ERR_CONNECT = CS_ERR_MW_CONNECT,         /* broker unreachable / login refused,
+                                                   retries exhausted */
+    MW_ERR_CLOSED = CS_ERR_MW_CLOSED,           /* connection lost and could not be
+                                                   restored */
+    MW_ERR_UNROUTABLE = CS_ERR_MW_UNROUTABLE,   /* a mandatory publish was returned
+                                                   by the broker */
+    MW_ERR_NACK = CS_ERR_MW_NACK,               /* the broker nacked a publish */
+    MW_ERR_TIMEOUT = CS_ERR_MW_TIMEOUT,         /* nothing arrived within the timeout */
+    MW_ERR_PROTOCOL = CS_ERR_MW_PROTOCOL,       /* the broker refused an operation
+                                                   (e.g. 404, 406; the broker's text
+                                                   is logged) and closed the channel;
+                                                   the handle reopened it */
+    MW_ERR_NOMEM = CS_ERR_NOMEM,
+    MW_ERR_INTERRUPTED = CS_ERR_MW_INTERRUPTED, /* a signal arrived while waiting
+                                                   (EINTR) */
+    MW_ERR_STALE = CS_ERR_MW_STALE,             /* delivery tag predates a reconnect:
+                                                   the broker will redeliver that
+                                                   message */
 };
 
-/* Static text for an error code. */
+/* Static text for an error code: cs_strerror(), kept for the callers that
+ * speak only to the middleware. */
 const char *mw_strerror(int err);
 
 /* What a message is, carried in the `x-kind` header as text. */

@@ -31,20 +31,7 @@
 
 const char *mw_strerror(int err)
 {
-    switch (err) {
-    case MW_OK: return "success";
-    case MW_ERR_ARG: return "bad argument";
-    case MW_ERR_CONNECT: return "cannot connect to the broker";
-    case MW_ERR_CLOSED: return "connection lost and not restored";
-    case MW_ERR_UNROUTABLE: return "message returned unroutable";
-    case MW_ERR_NACK: return "message nacked by the broker";
-    case MW_ERR_TIMEOUT: return "timed out";
-    case MW_ERR_PROTOCOL: return "operation refused by the broker";
-    case MW_ERR_NOMEM: return "out of memory";
-    case MW_ERR_INTERRUPTED: return "interrupted by a signal";
-    case MW_ERR_STALE: return "delivery tag predates a reconnect";
-    default: return "unknown error";
-    }
+    return cs_strerror(err);
 }
 
 unsigned mw_reconnects(const struct mw_conn *c)
@@ -390,6 +377,40 @@ int mw_ensure_up(struct mw_conn *c)
             c->attempts = c->reconnect_tries; /* give up at the loop top */
     }
     return MW_OK;
+}
+
+int mw_retry(struct mw_conn *c, int (*op)(struct mw_conn *c, void *arg),
+             void *arg, bool again)
+{
+    int rc;
+
+    for (;;) {
+        rc = mw_ensure_up(c);
+        if (rc != MW_OK)
+            return rc;
+        rc = op(c, arg);
+        if (rc != MW_ERR_LOST)
+            return rc;
+        mw_conn_lost(c);
+        if (!again)
+            return rc;
+    }
+}
+
+void mw_refused(struct mw_conn *c)
+{
+    if (mw_chan_reset(c, true) == MW_ERR_LOST)
+        mw_conn_lost(c);
+}
+
+static int pump_op(struct mw_conn *c, void *deadline_ms)
+{
+    return mw_pump(c, *(const int64_t *)deadline_ms);
+}
+
+int mw_pump_live(struct mw_conn *c, int64_t deadline_ms, bool again)
+{
+    return mw_retry(c, pump_op, &deadline_ms, again);
 }
 
 struct mw_conn *mw_connect(const struct mw_options *opt, int *err)

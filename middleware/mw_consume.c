@@ -76,25 +76,15 @@ int mw_consumers_replay(struct mw_conn *c)
     return MW_OK;
 }
 
-/* Runs `op` until it gets an answer from a live connection. */
-static int run_rpc(struct mw_conn *c, const char *queue,
-                   int (*op)(struct mw_conn *, const char *))
+/* mw_retry operations: basic.consume / basic.cancel of queue `q`; a
+ * refusal reopens the channel. */
+static int consume_op(struct mw_conn *c, void *q)
 {
-    int rc;
+    int rc = consume_rpc(c, q);
 
-    for (;;) {
-        rc = mw_ensure_up(c);
-        if (rc != MW_OK)
-            return rc;
-        rc = op(c, queue);
-        if (rc == MW_ERR_LOST) {
-            mw_conn_lost(c);
-            continue;
-        }
-        if (rc == MW_ERR_PROTOCOL && mw_chan_reset(c, true) == MW_ERR_LOST)
-            mw_conn_lost(c);
-        return rc;
-    }
+    if (rc == MW_ERR_PROTOCOL)
+        mw_refused(c);
+    return rc;
 }
 
 int mw_consume(struct mw_conn *c, const char *queue)
@@ -104,16 +94,21 @@ int mw_consume(struct mw_conn *c, const char *queue)
     if (c == NULL || queue == NULL || queue[0] == '\0' ||
         strnlen(queue, MW_SHORTSTR) >= MW_SHORTSTR || cons_find(c, queue) >= 0)
         return MW_ERR_ARG;
-    rc = run_rpc(c, queue, consume_rpc);
+    rc = mw_retry(c, consume_op, (void *)(uintptr_t)queue, true);
     if (rc == MW_OK)
         rc = cons_add(c, queue);
     return rc;
 }
 
-static int cancel_rpc(struct mw_conn *c, const char *queue)
+static int cancel_op(struct mw_conn *c, void *q)
 {
-    (void)amqp_basic_cancel(c->amqp, c->chan, amqp_cstring_bytes(queue));
-    return mw_rpc_result(c, amqp_get_rpc_reply(c->amqp), "basic.cancel", NULL);
+    int rc;
+
+    (void)amqp_basic_cancel(c->amqp, c->chan, amqp_cstring_bytes(q));
+    rc = mw_rpc_result(c, amqp_get_rpc_reply(c->amqp), "basic.cancel", NULL);
+    if (rc == MW_ERR_PROTOCOL)
+        mw_refused(c);
+    return rc;
 }
 
 int mw_cancel(struct mw_conn *c, const char *queue)
@@ -128,7 +123,7 @@ int mw_cancel(struct mw_conn *c, const char *queue)
         return MW_ERR_ARG;
     /* Forget it first: a reconnect during the cancel must not revive it. */
     cons_remove(c, (size_t)i);
-    rc = run_rpc(c, queue, cancel_rpc);
+    rc = mw_retry(c, cancel_op, (void *)(uintptr_t)queue, true);
     return rc == MW_ERR_PROTOCOL ? MW_OK : rc; /* gone is what we wanted */
 }
 
@@ -155,14 +150,7 @@ int mw_next(struct mw_conn *c, struct mw_delivery *d, int timeout_ms)
             hand_out(c, d);
             return MW_OK;
         }
-        rc = mw_ensure_up(c);
-        if (rc != MW_OK)
-            return rc;
-        rc = mw_pump(c, deadline);
-        if (rc == MW_ERR_LOST) {
-            mw_conn_lost(c);
-            continue;
-        }
+        rc = mw_pump_live(c, deadline, true);
         if (rc < 0)
             return rc;
         if (c->fifo.count == 0 && deadline >= 0 && clock_mono_ms() >= deadline &&

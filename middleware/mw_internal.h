@@ -19,8 +19,8 @@
 #include "mw.h"
 
 /* Internal only: never returned by a public function. */
-#define MW_ERR_LOST (-100)    /* the connection is gone: reconnect */
-#define MW_ERR_REFUSED (-101) /* login refused: do not retry */
+#define MW_ERR_LOST CS_ERR_MW_LOST       /* the connection is gone: reconnect */
+#define MW_ERR_REFUSED CS_ERR_MW_REFUSED /* login refused: do not retry */
 
 #define MW_SHORTSTR 256            /* AMQP short string (255) + NUL */
 #define MW_BIG_BUF (1u << 20)      /* buffers above this are not kept */
@@ -179,6 +179,19 @@ struct mw_conn {
  * topology, consumers and unconfirmed publishes. 0, MW_ERR_CLOSED,
  * MW_ERR_CONNECT (first connect) or MW_ERR_INTERRUPTED. */
 int mw_ensure_up(struct mw_conn *c);
+/* The one recovery policy of the public calls: runs op(c, arg) on a live
+ * connection (mw_ensure_up first: reconnect with capped backoff). When op
+ * returns MW_ERR_LOST the connection is marked down (mw_conn_lost) and,
+ * when `again`, restored and op run again; without `again` MW_ERR_LOST is
+ * returned, for a caller whose loop re-checks its condition first.
+ * Returns op's answer, or mw_ensure_up's error. */
+int mw_retry(struct mw_conn *c, int (*op)(struct mw_conn *c, void *arg),
+             void *arg, bool again);
+/* mw_pump(c, deadline_ms) through mw_retry. */
+int mw_pump_live(struct mw_conn *c, int64_t deadline_ms, bool again);
+/* After MW_ERR_PROTOCOL: reopens the channel (republishing), marking the
+ * connection lost when that fails. */
+void mw_refused(struct mw_conn *c);
 /* Records the reason of a failure (logged when the connection is lost). */
 void mw_set_why(struct mw_conn *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -60,14 +60,11 @@ static int wait_window(struct mw_conn *c)
 {
     int rc;
 
+    /* A lost connection: restored, then the window checked again (the
+     * reconnect drops confirmed slots). */
     while (mw_ring_full(&c->ring)) {
-        rc = mw_ensure_up(c);
-        if (rc != MW_OK)
-            return rc;
-        rc = mw_pump(c, -1);
-        if (rc == MW_ERR_LOST)
-            mw_conn_lost(c);
-        else if (rc < 0)
+        rc = mw_pump_live(c, -1, false);
+        if (rc < 0 && rc != MW_ERR_LOST)
             return rc;
     }
     /* Take whatever else already arrived (acks come in bursts). */
@@ -121,17 +118,12 @@ int mw_flush(struct mw_conn *c)
 
     if (c == NULL)
         return MW_ERR_ARG;
-    for (;;) {
-        rc = mw_ensure_up(c);
-        if (rc != MW_OK)
-            return rc;
-        if (mw_ring_count(&c->ring) == 0)
-            break;
-        rc = mw_pump(c, -1);
-        if (rc == MW_ERR_LOST)
-            mw_conn_lost(c);
-        else if (rc < 0)
+    /* A channel the broker closed fails the unconfirmed publishes, so the
+     * ring is checked again after every step, on a live connection. */
+    while ((rc = mw_ensure_up(c)) == MW_OK && mw_ring_count(&c->ring) > 0) {
+        rc = mw_pump_live(c, -1, false);
+        if (rc < 0 && rc != MW_ERR_LOST)
             return rc;
     }
-    return take_pub_err(c);
+    return rc != MW_OK ? rc : take_pub_err(c);
 }

@@ -94,27 +94,21 @@ static int topo_add(struct mw_conn *c, const struct mw_topo *t)
     return MW_OK;
 }
 
+static int topo_op(struct mw_conn *c, void *t)
+{
+    int rc = topo_rpc(c, t, NULL);
+
+    if (rc == MW_ERR_PROTOCOL)
+        mw_refused(c);
+    return rc;
+}
+
 /* Runs one declaration against a live connection and remembers it. */
 static int topo_do(struct mw_conn *c, const struct mw_topo *t)
 {
-    int rc;
+    int rc = mw_retry(c, topo_op, (void *)(uintptr_t)t, true);
 
-    for (;;) {
-        rc = mw_ensure_up(c);
-        if (rc != MW_OK)
-            return rc;
-        rc = topo_rpc(c, t, NULL);
-        if (rc == MW_ERR_LOST) {
-            mw_conn_lost(c);
-            continue;
-        }
-        if (rc == MW_ERR_PROTOCOL) {
-            if (mw_chan_reset(c, true) == MW_ERR_LOST)
-                mw_conn_lost(c);
-            return rc;
-        }
-        return rc == MW_OK ? topo_add(c, t) : rc;
-    }
+    return rc == MW_OK ? topo_add(c, t) : rc;
 }
 
 static bool set_name(char *dst, const char *src)
@@ -213,7 +207,7 @@ static void topo_forget_queue(struct mw_conn *c, const char *queue)
     c->ncons = j;
 }
 
-static int delete_rpc(struct mw_conn *c, const char *queue)
+static int delete_rpc(struct mw_conn *c, void *queue)
 {
     int code, rc;
 
@@ -228,19 +222,24 @@ static int delete_rpc(struct mw_conn *c, const char *queue)
     return rc;
 }
 
-static int stat_rpc(struct mw_conn *c, const char *queue, uint32_t *messages,
-                    uint32_t *consumers)
+struct stat_args {
+    const char *queue;
+    uint32_t *messages, *consumers;
+};
+
+static int stat_rpc(struct mw_conn *c, void *arg)
 {
+    const struct stat_args *a = arg;
     amqp_queue_declare_ok_t *ok;
     int code, rc;
 
-    ok = amqp_queue_declare(c->amqp, c->chan, amqp_cstring_bytes(queue), 1, 0, 0,
-                            0, amqp_empty_table);
+    ok = amqp_queue_declare(c->amqp, c->chan, amqp_cstring_bytes(a->queue), 1, 0,
+                            0, 0, amqp_empty_table);
     rc = mw_rpc_result(c, amqp_get_rpc_reply(c->amqp), "queue.declare passive",
                        &code);
     if (rc == MW_OK && ok != NULL) {
-        *messages = ok->message_count;
-        *consumers = ok->consumer_count;
+        *a->messages = ok->message_count;
+        *a->consumers = ok->consumer_count;
     } else if (rc == MW_ERR_PROTOCOL && mw_chan_reset(c, true) == MW_ERR_LOST) {
         rc = MW_ERR_LOST;
     }
@@ -250,37 +249,19 @@ static int stat_rpc(struct mw_conn *c, const char *queue, uint32_t *messages,
 int mw_queue_stat(struct mw_conn *c, const char *queue, uint32_t *messages,
                   uint32_t *consumers)
 {
-    int rc;
+    struct stat_args a = {queue, messages, consumers};
 
     if (c == NULL || queue == NULL || queue[0] == '\0' || messages == NULL ||
         consumers == NULL || strnlen(queue, MW_SHORTSTR) >= MW_SHORTSTR)
         return MW_ERR_ARG;
-    for (;;) {
-        rc = mw_ensure_up(c);
-        if (rc != MW_OK)
-            return rc;
-        rc = stat_rpc(c, queue, messages, consumers);
-        if (rc != MW_ERR_LOST)
-            return rc;
-        mw_conn_lost(c);
-    }
+    return mw_retry(c, stat_rpc, &a, true);
 }
 
 int mw_delete_queue(struct mw_conn *c, const char *queue)
 {
-    int rc;
-
     if (c == NULL || queue == NULL || queue[0] == '\0' ||
         strnlen(queue, MW_SHORTSTR) >= MW_SHORTSTR)
         return MW_ERR_ARG;
     topo_forget_queue(c, queue);
-    for (;;) {
-        rc = mw_ensure_up(c);
-        if (rc != MW_OK)
-            return rc;
-        rc = delete_rpc(c, queue);
-        if (rc != MW_ERR_LOST)
-            return rc;
-        mw_conn_lost(c);
-    }
+    return mw_retry(c, delete_rpc, (void *)(uintptr_t)queue, true);
 }

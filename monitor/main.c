@@ -28,7 +28,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,19 +64,8 @@ struct mon {
     int exit_code; /* -1: running */
 };
 
-static volatile sig_atomic_t stop_requested;
+/* Written by the stop handler (sig.h): wakes the poll in any thread. */
 static int stop_pipe[2] = {-1, -1};
-
-static void on_signal(int sig)
-{
-    int saved = errno;
-
-    (void)sig;
-    stop_requested = 1;
-    if (stop_pipe[1] >= 0)
-        (void)!write(stop_pipe[1], "x", 1); /* wakes the poll in any thread */
-    errno = saved;
-}
 
 /* ------------------------------------------------------------ config */
 
@@ -403,12 +391,12 @@ static int run(struct mon *m)
     pfd[1].fd = bfd;
     pfd[2].fd = stop_pipe[0];
     pfd[0].events = pfd[1].events = pfd[2].events = POLLIN;
-    while (!stop_requested && m->exit_code < 0) {
+    while (!sig_stop_requested() && m->exit_code < 0) {
         if (poll(pfd, 3, wait_ms(m, bfd >= 0)) < 0 && errno != EINTR) {
             log_error("poll: %s", strerror(errno));
             return 1;
         }
-        if (stop_requested)
+        if (sig_stop_requested())
             break;
         if (pfd[2].revents)
             (void)!read(stop_pipe[0], drain, sizeof(drain));
@@ -499,7 +487,7 @@ static int setup_signals(void)
         if (fcntl(stop_pipe[i], F_SETFL, O_NONBLOCK) != 0 ||
             fcntl(stop_pipe[i], F_SETFD, FD_CLOEXEC) != 0)
             return -1;
-    return sig_on_stop(on_signal);
+    return sig_stop_install(stop_pipe[1]);
 }
 
 /* Everything but the loop; 0, or the exit status. */

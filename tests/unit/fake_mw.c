@@ -136,20 +136,7 @@ static int route(const char *exchange, const char *key, char *first)
 
 const char *mw_strerror(int err)
 {
-    switch (err) {
-    case MW_OK: return "ok";
-    case MW_ERR_ARG: return "invalid argument";
-    case MW_ERR_CONNECT: return "cannot connect";
-    case MW_ERR_CLOSED: return "connection closed";
-    case MW_ERR_UNROUTABLE: return "unroutable";
-    case MW_ERR_NACK: return "nacked";
-    case MW_ERR_TIMEOUT: return "timeout";
-    case MW_ERR_PROTOCOL: return "refused by the broker";
-    case MW_ERR_NOMEM: return "out of memory";
-    case MW_ERR_INTERRUPTED: return "interrupted";
-    case MW_ERR_STALE: return "stale delivery tag";
-    default: return "unknown error";
-    }
+    return cs_strerror(err);
 }
 
 struct mw_conn *mw_connect(const struct mw_options *opt, int *err)

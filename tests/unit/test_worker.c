@@ -4,7 +4,8 @@
  * broker): commit order of a stateless stage (outputs confirmed, then a
  * report of exactly the batch's ids, confirmed, then the acks), a failing
  * flush, stale acks after a reconnect, drain/abort/shutdown control
- * messages, replica claiming and unroutable results. The stateful log and
+ * messages, replica claiming, unroutable results, and a handler's error
+ * reaching the log line the worker stops with. The stateful log and
  * recovery are in test_worker_log.c.
  *
  * Every case asserts on fake_mw's ordered event log and on the calls the
@@ -23,9 +24,11 @@
 #include "tfix.h"
 #include "wkinds.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define S1 "11111111-1111-4111-8111-111111111111"
 #define S2 "22222222-2222-4222-8222-222222222222"
@@ -459,6 +462,42 @@ static void test_unroutable_results(void **state)
     free(m);
 }
 
+/* A handler's error travels unchanged through the runtime to the line that
+ * says why the worker stopped: "out of memory", not a broker error. */
+static void test_handler_error_propagates(void **state)
+{
+    char path[512], buf[16384];
+    FILE *f;
+    size_t n;
+    int saved, fd;
+
+    wk_env("filter", *state, 4, NULL, NULL);
+    wk_deliver(FQ, S1, "users", 0, "x", false);
+    wk_deliver(FQ, S1, "users", 1, "oom!", false);
+    fake_mw_stop_when_idle(FCTL, 1);
+    snprintf(path, sizeof(path), "%s/stderr.txt", (char *)*state);
+    fflush(stderr);
+    saved = dup(2);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    assert_int_equal(dup2(fd, 2), 2);
+    close(fd);
+    assert_int_equal(wk_run(), 1);
+    fflush(stderr);
+    assert_int_equal(dup2(saved, 2), 2);
+    close(saved);
+    assert_no_misuse();
+    assert_int_equal(fake_mw_find(0, FAKE_ACK, NULL), -1); /* nothing half done */
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    if (strstr(buf, "worker stopped: out of memory") == NULL)
+        fail_msg("the handler's error did not reach the log:\n%s", buf);
+    assert_null(strstr(buf, "connection"));
+}
+
 /* CS_REPLICA_ID=auto takes the first index whose exclusive lock queue no
  * other process holds; an explicit index that is held fails (no wait with
  * WORKER_CLAIM_TIMEOUT_S=0). */
@@ -498,6 +537,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_stateless_commit_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stateless_flush_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_handler_error_propagates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_acks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain_reports, setup, teardown),

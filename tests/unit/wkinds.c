@@ -110,6 +110,8 @@ static int sl_batch(void *ctx, void *st, struct worker_sess *ws,
     (void)ctx;
     (void)st;
     record_msg(PLAN_FILTER, ws, m);
+    if (m->len == 4 && memcmp(m->body, "oom!", 4) == 0)
+        return CS_ERR_NOMEM; /* the handler's own error */
     if (m->len > 4 && memcmp(m->body, "rej:", 4) == 0) {
         char num[16];
 

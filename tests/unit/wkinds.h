@@ -5,7 +5,7 @@
  *   stateless, stage filter: every input yields two outputs, one to
  *     agg-q2 shard 0 and one to agg-q3 shard 0, with the input's stream,
  *     seq and body; an input whose body is "rej:N" gets N rows rejected
- *     (worker_reject). on_finish declares the flows users -> agg-q2.0 and
+ *     (worker_reject), one whose body is "oom!" fails with CS_ERR_NOMEM. on_finish declares the flows users -> agg-q2.0 and
  *     agg-q3.0 with the finish's count of "users".
  *   stateful, stage agg-q2: per session it keeps the number of inputs and
  *     the concatenation of their bodies; on_finish emits two chunks to

@@ -10,7 +10,7 @@
 #include "log.h"
 #include "workers/ops/agg.h"
 #include "workers/ops/chunker.h"
-#include "workers/ops/ops_err.h"
+#include "err.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,7 +122,7 @@ static int on_finish(void *ctx, void *st, struct worker_sess *ws)
         log_info("partials sent query=%s session=%s groups=%zu messages=%lld",
                  c->spec->name, worker_sess_id(ws), agg_ngroups(st),
                  (long long)chunker_count(&ch));
-    else if (rc == OPS_ERR_NOMEM)
+    else if (rc == CS_ERR_NOMEM)
         log_error("emit failed (out of memory) query=%s session=%s",
                   c->spec->name, worker_sess_id(ws));
     chunker_fini(&ch);

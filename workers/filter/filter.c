@@ -4,6 +4,7 @@
  */
 #include "filter.h"
 
+#include "err.h"
 #include "field.h"
 #include "log.h"
 
@@ -256,7 +257,7 @@ int filter_batch(struct filter *f, enum plan_table t, const void *buf,
     f->rejected = 0;
     f->oom = false;
     if (csvrows_parse(&f->rows, buf, len, on_row, f) != 0 || f->oom)
-        return -1;
+        return CS_ERR_NOMEM;
     *rejected = f->rejected;
     return 0;
 }

@@ -91,7 +91,7 @@ void filter_destroy(struct filter *f);
 /* Processes one batch of table t (whole CSV lines, no header). Afterwards
  * filter_output() gives each route's buffer per shard; *rejected gets the
  * number of rejected rows. session_shard is the sink shard of the session.
- * Returns 0 or -1 on no memory. */
+ * Returns 0 or CS_ERR_NOMEM. */
 int filter_batch(struct filter *f, enum plan_table t, const void *buf,
                  size_t len, unsigned session_shard, int64_t *rejected)
     __attribute__((warn_unused_result));

@@ -6,6 +6,7 @@
  * drops redelivered copies) and what was sent where is known from the
  * input counts alone, even after a restart.
  */
+#include "err.h"
 #include "filter.h"
 #include "log.h"
 #include "worker.h"
@@ -45,8 +46,9 @@ static int f_on_batch(void *ctx, void *st, struct worker_sess *ws,
                  worker_sess_id(ws));
         return 0;
     }
-    if (filter_batch(f, (enum plan_table)t, m->body, m->len, sshard, &rejected) != 0)
-        return -1;
+    rc = filter_batch(f, (enum plan_table)t, m->body, m->len, sshard, &rejected);
+    if (rc != 0)
+        return rc;
     worker_reject(ws, (enum plan_table)t, rejected);
     for (r = 0; r < filter_nroutes; r++) {
         const struct route *rt = &filter_routes[r];
@@ -86,7 +88,7 @@ static int f_on_finish(void *ctx, void *st, struct worker_sess *ws)
         if (n < 0) {
             log_error("finish of session=%s lacks the input count of %s",
                       worker_sess_id(ws), table);
-            return -1;
+            return CS_ERR_WK_NO_COUNT;
         }
         for (s = 0; s < p->replicas[rt->dest]; s++)
             if (filter_route_targets(rt, (unsigned)s, sshard) &&

@@ -11,7 +11,7 @@
 
 #include "i64map.h"
 #include "isort.h"
-#include "ops_err.h"
+#include "err.h"
 #include "rows.h"
 #include "vbuf.h"
 
@@ -138,9 +138,9 @@ static int composite(struct agg *a, const int64_t *key, int64_t *out)
         int64_t next = (int64_t)i64map_len(&a->dict[i]);
 
         if (next >= DENSE_MAX)
-            return OPS_ERR_NOMEM;
+            return CS_ERR_NOMEM;
         if (i64map_upsert(&a->dict[i], key[i], next, &id) < 0)
-            return OPS_ERR_NOMEM;
+            return CS_ERR_NOMEM;
         *out = (int64_t)((uint64_t)*out << 32 | (uint64_t)*id);
     }
     return 0;
@@ -200,7 +200,7 @@ static int feed_group(struct agg *a, struct rows_span line, size_t *bad)
     }
     r = group_get(a, key);
     if (r == NULL)
-        return OPS_ERR_NOMEM;
+        return CS_ERR_NOMEM;
     for (i = 0; i < a->spec->nmeasures; i++)
         r[a->spec->nkeys + i] += val[i];
     return 0;
@@ -238,10 +238,10 @@ static int feed_lookup(struct agg *a, struct rows_span line, size_t *bad)
     if (v != NULL && span_cmp(lookup_text(a, *v), f[l->val_col]) <= 0)
         return 0;
     if (vbuf_reserve(&a->text, f[l->val_col].n) != 0)
-        return OPS_ERR_NOMEM;
+        return CS_ERR_NOMEM;
     if (i64map_put(&a->lookup, key,
                    (int64_t)(a->text.len << 8 | f[l->val_col].n)) != 0)
-        return OPS_ERR_NOMEM;
+        return CS_ERR_NOMEM;
     return vbuf_append(&a->text, f[l->val_col].p, f[l->val_col].n);
 }
 
@@ -324,7 +324,7 @@ static int put_group(const struct agg *a, struct chunker *out, int rank,
             rc |= chunker_put(out, t.p, t.n);
         }
     }
-    return rc ? OPS_ERR_NOMEM : chunker_end_line(out);
+    return rc ? CS_ERR_NOMEM : chunker_end_line(out);
 }
 
 /* Sorts idx by o and writes the lines: all groups (rank < 0) or the first
@@ -363,7 +363,7 @@ int agg_emit(const struct agg *a, struct chunker *out)
     int r, rc = 0;
 
     if (idx == NULL)
-        return OPS_ERR_NOMEM;
+        return CS_ERR_NOMEM;
     if (s->emit == AGG_EMIT_ALL) {
         for (i = 0; i < a->ngroups; i++)
             idx[i] = (uint32_t)i;

@@ -97,12 +97,12 @@ void agg_destroy(struct agg *a);
 /* Feeds one message body of stream `stream` (matched with rows_stream_is
  * against the spec's stream, then the lookup stream). Malformed lines, and
  * every line of an unknown stream, are skipped and counted in *bad.
- * Returns 0 or OPS_ERR_NOMEM (rows before the failing one are applied). */
+ * Returns 0 or CS_ERR_NOMEM (rows before the failing one are applied). */
 int agg_feed(struct agg *a, const char *stream, const void *body, size_t len,
              size_t *bad) __attribute__((warn_unused_result));
 
 /* Writes the result lines (see above) to out, then chunker_finish(out).
- * Returns 0, OPS_ERR_NOMEM, or the chunker callback's error. */
+ * Returns 0, CS_ERR_NOMEM, or the chunker callback's error. */
 int agg_emit(const struct agg *a, struct chunker *out)
     __attribute__((warn_unused_result));
 

@@ -5,7 +5,7 @@
 
 #include "csvrows.h"
 #include "field.h"
-#include "ops_err.h"
+#include "err.h"
 
 #include <string.h>
 
@@ -45,7 +45,7 @@ int chunker_put_i64(struct chunker *c, int64_t v)
 int chunker_put_csv(struct chunker *c, const char *s, size_t n)
 {
     if (vbuf_reserve(&c->buf, 2 * n + 2) != 0)
-        return OPS_ERR_NOMEM;
+        return CS_ERR_NOMEM;
     c->buf.len += csvrows_quote((char *)c->buf.p + c->buf.len, s, n);
     return 0;
 }
@@ -72,7 +72,7 @@ int chunker_end_line(struct chunker *c)
     int rc;
 
     if (vbuf_append(&c->buf, "\n", 1) != 0)
-        return OPS_ERR_NOMEM;
+        return CS_ERR_NOMEM;
     if (c->buf.len > c->limit) {
         /* the new line does not fit: send what was there before it */
         rc = send(c, c->line_start);

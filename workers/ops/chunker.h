@@ -35,7 +35,7 @@ void chunker_init(struct chunker *c, size_t limit, chunker_fn fn, void *arg);
 void chunker_fini(struct chunker *c);
 
 /* Appends bytes, text or formatted values to the current line.
- * Return 0 or OPS_ERR_NOMEM. */
+ * Return 0 or CS_ERR_NOMEM. */
 int chunker_put(struct chunker *c, const void *s, size_t n)
     __attribute__((warn_unused_result));
 int chunker_put_str(struct chunker *c, const char *s)
@@ -47,7 +47,7 @@ int chunker_put_csv(struct chunker *c, const char *s, size_t n)
     __attribute__((warn_unused_result));
 
 /* Ends the current line with `\n`; sends the lines before it as a chunk if
- * the buffer went past the limit. Returns 0, OPS_ERR_NOMEM or fn's error. */
+ * the buffer went past the limit. Returns 0, CS_ERR_NOMEM or fn's error. */
 int chunker_end_line(struct chunker *c) __attribute__((warn_unused_result));
 
 /* Sends the remaining complete lines as a last chunk (nothing if none; an

@@ -3,7 +3,7 @@
  */
 #include "isort.h"
 
-#include "ops_err.h"
+#include "err.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +56,7 @@ int isort(uint32_t *idx, size_t n, isort_cmp cmp, const void *ctx)
     }
     tmp = malloc(n * sizeof(*tmp));
     if (tmp == NULL)
-        return OPS_ERR_NOMEM;
+        return CS_ERR_NOMEM;
     msort(idx, tmp, n, cmp, ctx);
     free(tmp);
     return 0;

@@ -8,7 +8,7 @@
 #include "field.h"
 #include "isort.h"
 #include "names.h"
-#include "ops_err.h"
+#include "err.h"
 #include "vbuf.h"
 
 #include <stdlib.h>
@@ -210,11 +210,11 @@ static int put_col(struct chunker *c, const struct sink *s,
         return chunker_put(c, tmp, (size_t)field_fmt_2(x, tmp));
     case SK_YM:
         if (put_padded(c, x / 100, 4) != 0 || chunker_put(c, "-", 1) != 0)
-            return OPS_ERR_NOMEM;
+            return CS_ERR_NOMEM;
         return put_padded(c, x % 100, 2);
     case SK_HALF:
         if (put_padded(c, x / 10, 4) != 0 || chunker_put(c, "-H", 2) != 0)
-            return OPS_ERR_NOMEM;
+            return CS_ERR_NOMEM;
         return chunker_put_i64(c, x % 10);
     case SK_TEXT:
     case SK_STORE:
@@ -281,10 +281,10 @@ int sink_write_result(const struct sink *s, const struct sink_result *r,
 
     v.recs = sink_records(s, r->src, &n);
     if (n > UINT32_MAX)
-        return OPS_ERR_NOMEM;
+        return CS_ERR_NOMEM;
     idx = malloc((n ? n : 1) * sizeof(*idx));
     if (idx == NULL)
-        return OPS_ERR_NOMEM;
+        return CS_ERR_NOMEM;
     vbuf_init(&folded);
     m = select_recs(r, v.recs, n, idx);
     if (r->merge == SINK_MERGE_SUM)

@@ -76,7 +76,7 @@ typedef int (*sink_out_fn)(void *arg, const char *file, int64_t chunk,
 
 /* Computes one result and sends it in chunks of whole lines of at most
  * `limit` bytes (the header counts; a result that fits is one chunk).
- * Returns 0, OPS_ERR_NOMEM or out's error. */
+ * Returns 0, CS_ERR_NOMEM or out's error. */
 int sink_write_result(const struct sink *s, const struct sink_result *r,
                       size_t limit, sink_out_fn out, void *arg)
     __attribute__((warn_unused_result));

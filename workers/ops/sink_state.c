@@ -4,7 +4,7 @@
 #include "sink_state.h"
 
 #include "i64map.h"
-#include "ops_err.h"
+#include "err.h"
 #include "vbuf.h"
 
 #include <stdlib.h>
@@ -100,7 +100,7 @@ struct rows_span sink_name(const struct sink *s, enum sink_names t, int64_t id)
     return v ? name_at(s, *v) : none;
 }
 
-/* A record row; returns 1 if malformed, 0, or OPS_ERR_NOMEM. */
+/* A record row; returns 1 if malformed, 0, or CS_ERR_NOMEM. */
 static int feed_record(struct sink *s, const struct sink_input *in,
                        struct rows_span line)
 {
@@ -120,7 +120,7 @@ static int feed_record(struct sink *s, const struct sink_input *in,
             r.toff = s->text.len;
             r.tlen = (uint32_t)f[i].n;
             if (vbuf_append(&s->text, f[i].p, f[i].n) != 0)
-                return OPS_ERR_NOMEM;
+                return CS_ERR_NOMEM;
         }
     }
     return vbuf_append(&s->recs[in->target], &r, sizeof(r));
@@ -133,7 +133,7 @@ static int span_cmp(struct rows_span x, struct rows_span y)
     return c ? c : (x.n > y.n) - (x.n < y.n);
 }
 
-/* An id,NAME row; returns 1 if malformed, 0, or OPS_ERR_NOMEM. A repeated
+/* An id,NAME row; returns 1 if malformed, 0, or CS_ERR_NOMEM. A repeated
  * id keeps the byte-smallest name: arrival order is not deterministic. */
 static int feed_name(struct sink *s, const struct sink_input *in,
                      struct rows_span line)
@@ -147,7 +147,7 @@ static int feed_name(struct sink *s, const struct sink_input *in,
     if (!rows_split1(line, &idf, &namef) || !rows_i64(idf, &id))
         return 1;
     if (vbuf_reserve(&s->text, namef.n + 1) != 0)
-        return OPS_ERR_NOMEM;
+        return CS_ERR_NOMEM;
     /* decode in place at the end of the arena; committed only if kept */
     if (!rows_csv_decode(namef, (char *)s->text.p + s->text.len, &n) ||
         n > SINK_NAME_MAX)
@@ -158,7 +158,7 @@ static int feed_name(struct sink *s, const struct sink_input *in,
     if (old != NULL && span_cmp(name_at(s, *old), name) <= 0)
         return 0;
     if (i64map_put(m, id, (int64_t)(s->text.len << 16 | n)) != 0)
-        return OPS_ERR_NOMEM;
+        return CS_ERR_NOMEM;
     s->text.len += n;
     return 0;
 }

@@ -44,7 +44,7 @@ void sink_destroy(struct sink *s);
 
 /* Feeds one message body of stream `stream`. Malformed lines, and every line
  * of an unknown stream, are skipped and counted in *bad. Returns 0 or
- * OPS_ERR_NOMEM (lines before the failing one are kept). */
+ * CS_ERR_NOMEM (lines before the failing one are kept). */
 int sink_feed(struct sink *s, const char *stream, const void *body, size_t len,
               size_t *bad) __attribute__((warn_unused_result));
 

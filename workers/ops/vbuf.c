@@ -3,7 +3,7 @@
  */
 #include "vbuf.h"
 
-#include "ops_err.h"
+#include "err.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -29,17 +29,17 @@ int vbuf_reserve(struct vbuf *b, size_t extra)
     uint8_t *p;
 
     if (need < b->len)
-        return OPS_ERR_NOMEM;
+        return CS_ERR_NOMEM;
     if (need <= b->cap)
         return 0;
     while (cap < need) {
         if (cap > SIZE_MAX / 2)
-            return OPS_ERR_NOMEM;
+            return CS_ERR_NOMEM;
         cap *= 2;
     }
     p = realloc(b->p, cap);
     if (p == NULL)
-        return OPS_ERR_NOMEM;
+        return CS_ERR_NOMEM;
     b->p = p;
     b->cap = cap;
     return 0;
@@ -50,7 +50,7 @@ int vbuf_append(struct vbuf *b, const void *s, size_t n)
     if (n == 0)
         return 0;
     if (vbuf_reserve(b, n) != 0)
-        return OPS_ERR_NOMEM;
+        return CS_ERR_NOMEM;
     memcpy(b->p + b->len, s, n);
     b->len += n;
     return 0;

@@ -25,11 +25,11 @@ void vbuf_init(struct vbuf *b);
 /* Frees the memory; the buffer is empty (and reusable) afterwards. */
 void vbuf_fini(struct vbuf *b);
 
-/* Ensures room for `extra` more bytes. Returns 0 or OPS_ERR_NOMEM. */
+/* Ensures room for `extra` more bytes. Returns 0 or CS_ERR_NOMEM. */
 int vbuf_reserve(struct vbuf *b, size_t extra)
     __attribute__((warn_unused_result));
 
-/* Appends n bytes (s may be NULL when n == 0). Returns 0 or OPS_ERR_NOMEM. */
+/* Appends n bytes (s may be NULL when n == 0). Returns 0 or CS_ERR_NOMEM. */
 int vbuf_append(struct vbuf *b, const void *s, size_t n)
     __attribute__((warn_unused_result));
 

@@ -85,6 +85,8 @@ struct replay {
     uint64_t applied, bad;
 };
 
+/* Applies one logged input: 0, 1 when the record does not apply (bad
+ * fields), or the error of the kind's on_batch or of an allocation. */
 static int replay_input(struct replay *r, const uint8_t *rec, size_t len)
 {
     struct worker *w = r->w;
@@ -95,7 +97,7 @@ static int replay_input(struct replay *r, const uint8_t *rec, size_t len)
     int si;
 
     if (len < 19 + sl || sl >= sizeof(stream) || rec[1] >= w->ninputs)
-        return -1;
+        return 1;
     memcpy(stream, rec + 3, sl);
     stream[sl] = '\0';
     m.queue = w->inputs[rec[1]];
@@ -106,24 +108,27 @@ static int replay_input(struct replay *r, const uint8_t *rec, size_t len)
     m.len = len - 19 - sl;
     si = wsess_stream(r->ws, stream, rec[1]);
     if (si < 0)
-        return -1;
+        return CS_ERR_NOMEM; /* the name fits: checked above */
     if (idset_add(&r->ws->streams[si].ids, m.seq) != 1)
         return 0; /* logged twice (a copy applied before a crash): once */
     if (rejected > 0 && wsess_add_rej(&r->ws->streams[si], m.seq, rejected) != 0)
-        return -1;
+        return CS_ERR_NOMEM;
     r->ws->in_msgs++;
     r->ws->in_bytes += (int64_t)m.len;
     r->applied++;
-    return w->ops->on_batch(w->ctx, r->ws->st, r->ws, &m) == 0 ? 0 : -1;
+    return w->ops->on_batch(w->ctx, r->ws->st, r->ws, &m);
 }
 
 static int replay_record(void *arg, const uint8_t *rec, size_t len)
 {
     struct replay *r = arg;
+    int rc = 1;
 
     hb_tick(r->w->hb); /* a long replay is not a hang */
-    if (len >= 3 && rec[0] == REC_INPUT && replay_input(r, rec, len) == 0)
-        return 0;
+    if (len >= 3 && rec[0] == REC_INPUT)
+        rc = replay_input(r, rec, len);
+    if (rc <= 0)
+        return rc; /* applied, or an error that stops the replay */
     /* A record that passed its CRC but does not apply: a bug, or a state
      * directory of another configuration. Skip it loudly. */
     r->bad++;
@@ -145,7 +150,7 @@ static int replay_session(void *arg, const char *name)
     }
     r.ws = wsess_get(w, name, true);
     if (r.ws == NULL)
-        return -ENOMEM;
+        return CS_ERR_NOMEM;
     rc = wal_replay(w->dir, name, replay_record, &r, &st);
     if (rc != 0)
         return rc;

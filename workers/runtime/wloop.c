@@ -19,6 +19,7 @@
 #include "fault.h"
 #include "hb.h"
 #include "log.h"
+#include "sig.h"
 #include "wal.h"
 #include "worker_internal.h"
 
@@ -61,8 +62,8 @@ static int apply(struct worker *w, struct pending_ack *p,
     rc = wlog_append(w, ws, input, &d->meta, p->rejected, d->body, d->len);
     if (rc != 0) {
         log_error("cannot append to the log of session=%s: %s", ws->id,
-                  strerror(-rc));
-        return MW_ERR_CLOSED;
+                  cs_strerror(rc));
+        return rc;
     }
     if (idset_add(&s->ids, p->seq) < 0 ||
         (p->rejected > 0 && wsess_add_rej(s, p->seq, p->rejected) != 0))
@@ -139,8 +140,8 @@ static int make_durable(struct worker *w)
     rc = wal_dir_sync(w->dir);
     if (rc != 0) {
         log_error("cannot sync the logs in %s: %s", wal_dir_path(w->dir),
-                  strerror(-rc));
-        return MW_ERR_CLOSED;
+                  cs_strerror(rc));
+        return rc;
     }
     FAULT_POINT("worker.after_fsync_before_ack");
     return record(w);
@@ -188,12 +189,12 @@ static int handle_one(struct worker *w, const struct mw_delivery *d)
     return rc;
 }
 
-int wloop_run(struct worker *w, volatile sig_atomic_t *stop_signal)
+int wloop_run(struct worker *w)
 {
     struct mw_delivery d;
     int rc = 0;
 
-    while (!*stop_signal && !w->stop) {
+    while (!sig_stop_requested() && !w->stop) {
         hb_tick(w->hb);
         rc = mw_next(w->conn, &d, w->npending ? 0 : 250);
         if (rc == MW_ERR_TIMEOUT || rc == MW_ERR_INTERRUPTED)

@@ -18,19 +18,10 @@
 #include "wal.h"
 #include "worker_internal.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_signal = 1;
-}
 
 struct worker_cfg {
     const char *url, *replicas, *stage, *replica, *state_dir, *fsync;
@@ -181,7 +172,8 @@ static int claim_replica(struct worker *w, int want, long claim_s)
     int64_t until = clock_mono_ms() + claim_s * 1000;
     int rc, waited = 0;
 
-    while ((rc = claim_once(w, want)) == 1 && clock_mono_ms() < until && !stop_signal) {
+    while ((rc = claim_once(w, want)) == 1 && clock_mono_ms() < until &&
+           !sig_stop_requested()) {
         if (waited++ == 0)
             log_warn("replica index of %s %s is held by another process: "
                      "waiting up to %ld s for it", plan_stage_name(w->stage),
@@ -197,11 +189,11 @@ static int claim_replica(struct worker *w, int want, long claim_s)
     else
         log_error("replica %d of %s is already running (CS_REPLICA_ID)", want,
                   plan_stage_name(w->stage));
-    return MW_ERR_ARG;
+    return CS_ERR_WK_REPLICA_TAKEN;
 }
 
 /* Stateful stages: lock the state directory, load the tombstones and
- * replay every session log. 0, or -1 (logged). */
+ * replay every session log. 0, or the error (logged with its context). */
 static int recover(struct worker *w)
 {
     char name[PLAN_NAME_MAX + 16];
@@ -212,16 +204,14 @@ static int recover(struct worker *w)
     snprintf(name, sizeof(name), "%s-%d", plan_stage_name(w->stage), w->replica);
     w->dir = state_open(w->state_root, name, w->fsync);
     if (w->dir == NULL)
-        return -1;
+        return CS_ERR_STATE_DIR; /* state_open logged why */
     rc = tombs_load(w->tombs, w->dir);
     if (rc == 0)
         rc = wlog_replay_all(w);
-    if (rc != 0) {
+    if (rc != 0)
         log_error("cannot recover from %s: %s", wal_dir_path(w->dir),
-                  rc < 0 ? strerror(-rc) : "replay failed");
-        return -1;
-    }
-    return 0;
+                  cs_strerror(rc));
+    return rc;
 }
 
 static int start(struct worker *w, const struct worker_cfg *c, int want)
@@ -240,22 +230,22 @@ static int start(struct worker *w, const struct worker_cfg *c, int want)
     mo.on_wait_arg = w;
     w->conn = mw_connect(&mo, &err);
     if (w->conn == NULL) {
-        log_error("cannot connect to the broker: %s", mw_strerror(err));
+        log_error("cannot connect to the broker: %s", cs_strerror(err));
         return err;
     }
     if ((err = claim_replica(w, want, c->claim_s)) != 0)
         return err;
     if ((err = setup_topology(w)) != 0) {
-        log_error("cannot declare topology: %s", mw_strerror(err));
+        log_error("cannot declare topology: %s", cs_strerror(err));
         return err;
     }
-    if (recover(w) != 0)
-        return MW_ERR_ARG;
+    if ((err = recover(w)) != 0)
+        return err;
     err = start_consuming(w);
     if (err == 0)
         err = wsess_send_hello(w);
     if (err != 0)
-        log_error("cannot start consuming: %s", mw_strerror(err));
+        log_error("cannot start consuming: %s", cs_strerror(err));
     return err;
 }
 
@@ -350,20 +340,20 @@ int worker_main(int argc, char **argv, const struct worker_ops *const *ops,
         free_worker(w);
         return 2;
     }
-    if (sig_on_stop(on_signal) != 0) {
+    if (sig_stop_install(-1) != 0) {
         log_error("cannot install signal handlers");
         free_worker(w);
         return 1;
     }
     w->ctx = op->init(w);
-    rc = w->ctx ? start(w, &c, want) : -1;
+    rc = w->ctx ? start(w, &c, want) : CS_ERR_WK_INIT;
     if (rc == 0) {
         log_info("started stage=%s replica=%d/%d", plan_stage_name(w->stage),
                  w->replica, w->plan.replicas[w->stage]);
-        rc = wloop_run(w, &stop_signal);
-        if (rc != 0)
-            log_error("worker stopped: %s", mw_strerror(rc));
+        rc = wloop_run(w);
     }
+    if (rc != 0) /* the error as the layer that met it said it */
+        log_error("worker stopped: %s", cs_strerror(rc));
     if (rc == 0)
         hb_bye(w->hb); /* a deliberate stop: not to be restarted */
     free_worker(w);
@@ -445,11 +435,9 @@ int worker_emit(struct worker_sess *ws, enum plan_stage_id dest, unsigned shard,
     int rc;
 
     if (!valid_dest(w, dest, shard))
-        return MW_ERR_ARG;
-    if (w->replaying) {
-        log_error("a stateful kind emitted while its log was replayed: a bug");
-        return MW_ERR_ARG;
-    }
+        return CS_ERR_WK_BAD_DEST;
+    if (w->replaying)
+        return CS_ERR_WK_REPLAY_EMIT; /* a bug of the kind */
     /* A stateful stage emits only in on_finish, from state it can rebuild:
      * what it emitted is the flow its done declares. */
     if (w->stateful && (o = out_flow(ws, dest, shard, stream)) == NULL)
@@ -473,8 +461,10 @@ int worker_declare_flow(struct worker_sess *ws, enum plan_stage_id dest,
 {
     struct wout *o;
 
-    if (!valid_dest(ws->w, dest, shard) || n < 0)
-        return MW_ERR_ARG;
+    if (!valid_dest(ws->w, dest, shard))
+        return CS_ERR_WK_BAD_DEST;
+    if (n < 0)
+        return CS_ERR_ARG;
     if ((o = out_flow(ws, dest, shard, stream)) == NULL)
         return MW_ERR_NOMEM;
     o->n = n;

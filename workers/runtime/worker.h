@@ -28,6 +28,7 @@
 #ifndef CS_WORKER_H
 #define CS_WORKER_H
 
+#include "err.h"
 #include "plan.h"
 
 #include <stddef.h>
@@ -54,8 +55,10 @@ struct worker_ops {
     /* Frees the per-session state (also on abort). */
     void (*session_close)(void *ctx, void *st);
     /* Handles one input batch; may call worker_emit / worker_reject.
-     * Returns 0, or a negative error that stops the worker (broker errors
-     * only: bad rows are counted with worker_reject, never errors). */
+     * Returns 0, or a negative error of err.h that stops the worker (out
+     * of memory, a broker error passed on from worker_emit: bad rows are
+     * counted with worker_reject, never errors). The runtime passes it on
+     * unchanged to the log line that says why the worker stopped. */
     int (*on_batch)(void *ctx, void *st, struct worker_sess *ws,
                     const struct worker_msg *m);
     /* Every input of the session is processed: emit what remains. */
@@ -68,7 +71,8 @@ struct worker_ops {
  * topology, loops until SIGTERM/SIGINT or a shutdown control message.
  * A binary may offer several kinds (e.g. the aggregator: agg-q2, agg-q3,
  * agg-q4); CS_STAGE / --stage picks one by stage name (default: ops[0]).
- * Returns the process exit status (0 clean, 1 runtime error, 2 config). */
+ * Returns the process exit status (0 clean, 1 runtime error, 2 config or
+ * LOG_LEVEL). */
 int worker_main(int argc, char **argv, const struct worker_ops *const *ops,
                 size_t nops);
 

@@ -12,7 +12,6 @@
 #include "mw.h"
 #include "worker.h"
 
-#include <signal.h>
 #include <stdbool.h>
 
 #define WORKER_MAX_INPUTS PLAN_NTABLES
@@ -119,6 +118,7 @@ int wlog_remove(struct worker *w, struct worker_sess *ws);
 int wlog_replay_all(struct worker *w);
 
 /* wloop.c */
-int wloop_run(struct worker *w, volatile sig_atomic_t *stop_signal);
+/* Runs until the stop flag (sig.h), a shutdown or an error. */
+int wloop_run(struct worker *w);
 
 #endif

@@ -35,7 +35,7 @@ static void tombstone(struct worker *w, const char *id)
     int rc = tombs_add(w->tombs, id);
 
     if (rc != 0)
-        log_error("tombstone of session=%s not persisted: %s", id, strerror(-rc));
+        log_error("tombstone of session=%s not persisted: %s", id, cs_strerror(rc));
 }
 
 struct worker_sess *wsess_get(struct worker *w, const char *id, bool create)
@@ -93,7 +93,7 @@ void wsess_drop(struct worker *w, struct worker_sess *ws, bool ended)
         tombstone(w, ws->id);
         if (w->stateful && (rc = wlog_remove(w, ws)) != 0)
             log_warn("cannot delete the log of session=%s: %s", ws->id,
-                     strerror(-rc));
+                     cs_strerror(rc));
     }
     sess_free(w, ws);
 }
@@ -127,7 +127,7 @@ int wsess_stream(struct worker_sess *ws, const char *name, int input)
 int wsess_add_rej(struct wstream *s, int64_t seq, int64_t n)
 {
     if (grow_array((void **)&s->rej, &s->rejcap, s->nrej + 1, sizeof(*s->rej), 8) != 0)
-        return -1;
+        return CS_ERR_NOMEM;
     s->rej[s->nrej].seq = seq;
     s->rej[s->nrej].n = n;
     s->nrej++;
@@ -157,7 +157,7 @@ static int report_cut(struct worker *w, struct worker_sess *ws,
     }
     base_msg(w, w->out, CTL_REPORT, ws->id);
     if (rc == 0 && s && ctl_begin_flow(w->out, w->inputs[s->input], s->name) < 0)
-        rc = MW_ERR_ARG;
+        rc = CS_ERR_WK_BAD_CONTROL;
     return rc;
 }
 
@@ -177,7 +177,7 @@ static int report_rej(struct worker *w, struct worker_sess *ws,
             return rc;
         *cut = true;
     }
-    return MW_ERR_ARG;
+    return CS_ERR_WK_BAD_CONTROL;
 }
 
 static int report_stream(struct worker *w, struct worker_sess *ws,
@@ -198,7 +198,7 @@ static int report_stream(struct worker *w, struct worker_sess *ws,
             return rc;
         cut = true;
         if (ctl_add_range(w->out, lo, hi) != 0)
-            return MW_ERR_ARG;
+            return CS_ERR_WK_BAD_CONTROL;
     }
     for (i = 0; i < s->nrej; i++)
         if ((rc = report_rej(w, ws, s, &s->rej[i], &cut)) != 0)
@@ -255,7 +255,7 @@ int wsess_send_hello(struct worker *w)
             rc = topo_send_ctl(w->conn, NULL, w->out, w->producer);
             base_msg(w, w->out, CTL_HELLO, NULL);
             if (rc == 0 && ctl_add_session(w->out, ws->id) != 0)
-                rc = MW_ERR_ARG;
+                rc = CS_ERR_WK_BAD_CONTROL;
         }
     if (rc == 0)
         rc = topo_send_ctl(w->conn, NULL, w->out, w->producer);
@@ -280,7 +280,7 @@ static int add_outs(struct worker *w, struct worker_sess *ws, struct ctl_msg *m)
                        sizeof(key));
         plan_queue((enum plan_stage_id)o->dest, key, q, sizeof(q));
         if (ctl_set_flow(m, q, o->stream, o->n) != 0)
-            return MW_ERR_ARG;
+            return CS_ERR_WK_BAD_CONTROL;
     }
     return 0;
 }

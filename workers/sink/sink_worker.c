@@ -6,7 +6,7 @@
 #include "sink_worker.h"
 
 #include "log.h"
-#include "workers/ops/ops_err.h"
+#include "err.h"
 #include "workers/ops/sink_results.h"
 #include "workers/ops/sink_state.h"
 
@@ -99,7 +99,7 @@ static int on_finish(void *ctx, void *st, struct worker_sess *ws)
     if (!owns(ws))
         return 0;
     rc = sink_write_all(st, send_chunk, ws);
-    if (rc == OPS_ERR_NOMEM) {
+    if (rc == CS_ERR_NOMEM) {
         /* the session fails, the worker carries on */
         log_error("results failed (out of memory) session=%s",
                   worker_sess_id(ws));
