@@ -138,10 +138,25 @@ demo-multi:
 	$(MAKE) programs
 	B=$(B) scripts/demo_multi.sh
 
+# bench: scale 0.1 (BENCH_SCALE=...); bench-full: scale 1 (~3.3 GB, generated
+# once into ~/.cache/coffee-stream/data); bench-scaling: the report at each of
+# BENCH_SCALES, time per GB, then 1, 2 and 3 filter replicas (docs/BENCHMARKS.md)
+.PHONY: bench-full bench-scaling
+BENCH_SCALES ?= 0.01 0.1 1
 bench:
 	@scripts/deps.sh
 	$(MAKE) programs
 	B=$(B) scripts/bench.sh
+
+bench-full:
+	@scripts/deps.sh
+	$(MAKE) programs
+	B=$(B) BENCH_SCALE=1 BENCH_SCALES= scripts/bench.sh
+
+bench-scaling:
+	@scripts/deps.sh
+	$(MAKE) programs
+	B=$(B) BENCH_SCALES="$(BENCH_SCALES)" scripts/bench.sh
 
 deps:
 	scripts/deps.sh

@@ -1,122 +1,181 @@
 #!/usr/bin/env bash
-# bench.sh - `make bench`: end-to-end throughput of the pipeline on a
-# generated data set (scale 0.1 by default, generated once and cached outside
-# git), beside DuckDB's time for the same four queries on the same files.
+# bench.sh - `make bench`, `make bench-full`, `make bench-scaling` (issue 13):
+# end-to-end time of the pipeline on a generated data set (generated once per
+# scale and cached outside git) beside DuckDB's time for the same four
+# queries on the same files in the same invocation, the ratio of the two,
+# and per stage CPU seconds, MB/s per busy core, messages, bytes and peak
+# RSS. docs/BENCHMARKS.md explains every column.
 #
-#   BENCH_SCALE   data set scale            (default 0.1, ~300 MB)
-#   BENCH_SEED    generator seed            (default 1)
-#   BENCH_CACHE   cache folder              (default ~/.cache/coffee-stream)
-#   CS_REPLICAS   replica counts            (default filter=2, others 1)
-#   BENCH_RUNS    runs of each configuration (default 2; the best counts)
+#   BENCH_SCALE   data set scale               (default 0.1, ~320 MB; 1 = ~3.3 GB)
+#   BENCH_SCALES  scaling mode: e.g. "0.01 0.1 1": the report at each scale,
+#                 time per GB across them, then a table with 1, 2 and 3
+#                 filter replicas at BENCH_SCALE (unset: one report)
+#   BENCH_FILTERS filter replica counts of that table (default "1 2 3")
+#   BENCH_SEED    generator seed               (default 1)
+#   BENCH_CACHE   cache folder                 (default ~/.cache/coffee-stream)
+#   CS_REPLICAS   replica counts               (default filter=2, others 1)
+#   BENCH_RUNS    runs of each configuration   (default 2; the best counts)
+#   BENCH_KEEP    1: keep the run folder (logs, JSON) and print where it is
 #
 # The pipeline runs with persistence on (CS_FSYNC=batch, the default: every
-# stateful process logs and fsyncs once per ack batch) and off
-# (CS_FSYNC=none: nothing logged), alternating, in the same invocation, and
-# the report gives the cost of crash recovery.
+# stateful process logs and fsyncs once per ack batch; the headline) and off
+# (CS_FSYNC=none: nothing logged), alternating, and the report gives the cost
+# of crash recovery. The measuring is scripts/bench_probe.py; the tables are
+# scripts/bench_report.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${B:=build}"
 export B
-ROOT=$(pwd)
 source scripts/broker.sh
 source scripts/pipeline.sh
 
 scale=${BENCH_SCALE:-0.1}
 seed=${BENCH_SEED:-1}
 cache=${BENCH_CACHE:-$HOME/.cache/coffee-stream}
-name="bench-s$scale-seed$seed"
+runs=${BENCH_RUNS:-2}
+replicas=${CS_REPLICAS:-filter=2,agg-q2=1,agg-q3=1,agg-q4=1,sink=1}
 data="$cache/data"
 mkdir -p "$data"
-if [ ! -f "$data/$name/.complete" ]; then
-    echo "bench: generating $name (once; cached in $data)"
-    rm -rf "$data/$name"
-    "$B/bin/gen-dataset" --out "$data/$name" --scale "$scale" --seed "$seed"
-    touch "$data/$name/.complete"
+work=$(mktemp -d /tmp/cs-bench.XXXXXX)
+if [ "${BENCH_KEEP:-0}" = 1 ]; then
+    cleanup_add "echo 'bench: runs kept in $work' >&2"
+else
+    cleanup_add "rm -rf '$work'"
 fi
-bytes=$(cat "$data/$name"/{transactions,transaction_items,users,stores,menu_items}/*.csv | wc -c)
-rows=$(cat "$data/$name"/{transactions,transaction_items,users,stores,menu_items}/*.csv | wc -l)
-mb=$(awk -v b="$bytes" 'BEGIN{printf "%.1f", b/1e6}')
+
+# ensure_data SCALE: generates the set once (checking the disk first); sets
+# NAME.
+ensure_data() {
+    NAME="bench-s$1-seed$seed"
+    [ -f "$data/$NAME/.complete" ] && return 0
+    local need avail
+    need=$(awk -v s="$1" 'BEGIN{printf "%d", s * 3.6e6 * 1.2 + 1e5}') # KiB
+    avail=$(df -Pk "$data" | awk 'NR==2{print $4}')
+    if [ "$avail" -lt "$need" ]; then
+        echo "bench: $NAME needs ~$((need / 1024)) MiB in $data; only $((avail / 1024)) MiB free" >&2
+        exit 1
+    fi
+    avail=$(df -Pk "${TMPDIR:-/tmp}" | awk 'NR==2{print $4}')
+    [ "$avail" -ge "$need" ] || echo "bench: warning: ${TMPDIR:-/tmp} (broker data, write-ahead logs) has only $((avail / 1024)) MiB free" >&2
+    echo "bench: generating $NAME (once; cached in $data)" >&2
+    rm -rf "${data:?}/$NAME"
+    "$B/bin/gen-dataset" --out "$data/$NAME" --scale "$1" --seed "$seed" --quiet >&2
+    touch "$data/$NAME/.complete"
+}
+
+tables() { printf '%s\n' "$data/$NAME"/{transactions,transaction_items,users,stores,menu_items}/*.csv; }
 
 # DuckDB, the yardstick (npm package, installed once into the cache).
-duck=""
-if [ ! -d "$cache/duckdb/node_modules/@duckdb/node-api" ]; then
-    echo "bench: installing @duckdb/node-api into $cache/duckdb"
-    mkdir -p "$cache/duckdb"
-    (cd "$cache/duckdb" && npm init -y > /dev/null &&
+duck_dir="$cache/duckdb"
+if [ ! -d "$duck_dir/node_modules/@duckdb/node-api" ]; then
+    echo "bench: installing @duckdb/node-api into $duck_dir" >&2
+    mkdir -p "$duck_dir"
+    (cd "$duck_dir" && npm init -y > /dev/null &&
         npm install --no-audit --no-fund @duckdb/node-api > /dev/null 2>&1) ||
         echo "bench: DuckDB could not be installed; comparing without it" >&2
 fi
-if [ -d "$cache/duckdb/node_modules/@duckdb/node-api" ]; then
-    cp scripts/bench_duckdb.mjs "$cache/duckdb/"
-    duck=$(node "$cache/duckdb/bench_duckdb.mjs" "$data/$name")
+have_duck=0
+if [ -d "$duck_dir/node_modules/@duckdb/node-api" ]; then
+    cp scripts/bench_duckdb.mjs "$duck_dir/"
+    have_duck=1
 fi
 
-export CS_REPLICAS=${CS_REPLICAS:-filter=2,agg-q2=1,agg-q3=1,agg-q4=1,sink=1}
 broker_start > /dev/null
-out=$(mktemp -d /tmp/cs-bench-out.XXXXXX)
-cleanup_add "rm -rf '$out' '$out.summary'"
-
-# run_once FSYNC: a fresh pipeline with CS_FSYNC=FSYNC, one client; sets
-# RUN_SECS; leaves the logs in $PIPELINE_LOGS (the last run's are read).
-run_once() {
-    local t0 t1
-    PIPELINE_LOGS=$(mktemp -d /tmp/cs-bench.XXXXXX)
-    cleanup_add "rm -rf '$PIPELINE_LOGS'"
-    export CS_FSYNC=$1
-    pipeline_start > /dev/null
-    t0=$(date +%s.%N)
-    "$B/bin/client" --data-folder "$name" --data-root "$data" --output "$out" \
-        --gateway "$GATEWAY_ADDR" > "$out.summary" 2>/dev/null
-    t1=$(date +%s.%N)
-    pipeline_stop > /dev/null 2>&1 || true
-    unset CS_FSYNC
-    RUN_SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}')
-}
-
-best() { printf '%s\n' "$@" | sort -n | head -1; }
-runs=${BENCH_RUNS:-2}
-off_times=()
-on_times=()
-for ((r = 0; r < runs; r++)); do
-    run_once none
-    off_times+=("$RUN_SECS")
-    run_once batch
-    on_times+=("$RUN_SECS")
-done
-off=$(best "${off_times[@]}")
-secs=$(best "${on_times[@]}")
-echo
-echo "coffee-stream benchmark: $name ($mb MB of CSV, $rows lines)"
-echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
-echo "replicas: $CS_REPLICAS"
-echo
-printf "%-28s %10s %10s %12s\n" "" "seconds" "MB/s" "rows/s"
-row() { # label seconds
-    printf "%-28s %10s %10s %12s\n" "$1" "$2" \
-        "$(awk -v b="$bytes" -v s="$2" 'BEGIN{printf "%.1f", b/1e6/s}')" \
-        "$(awk -v r="$rows" -v s="$2" 'BEGIN{printf "%.0f", r/s}')"
-}
-row "pipeline (persistence on)" "$secs"
-row "pipeline (persistence off)" "$off"
-if [ -n "$duck" ]; then
-    ds=$(python3 -c "import json,sys; print('%.2f' % json.loads(sys.argv[1])['seconds'])" "$duck")
-    printf "%-28s %10s %10s %12s\n" "DuckDB (2 threads)" "$ds" \
-        "$(awk -v b="$bytes" -v s="$ds" 'BEGIN{printf "%.1f", b/1e6/s}')" \
-        "$(awk -v r="$rows" -v s="$ds" 'BEGIN{printf "%.0f", r/s}')"
+BEAM_PID=""
+if [ "${BROKER_EXTERNAL:-1}" = 0 ]; then
+    # the management API's statistics every second (default 5 s), so its
+    # message counts are final soon after a run: a restart reads the setting
+    echo "collect_statistics_interval = 1000" >> "$BROKER_DIR/rabbitmq.conf"
+    broker_restart 2> /dev/null
+    for p in $(_descendants "$BROKER_PID"); do
+        [ "$(cat "/proc/$p/comm" 2>/dev/null)" = beam.smp ] && BEAM_PID=$p
+    done
 fi
-echo
-echo "runs (seconds): persistence on: ${on_times[*]}; off: ${off_times[*]}"
-echo "cost of persistence (best of each): $(awk -v a="$secs" -v b="$off" 'BEGIN{printf "%+.1f %%", (a/b-1)*100}')"
-echo
-echo "per stage, last run with persistence on (sum over replicas; busy = time inside the stage's handlers):"
-printf "%-10s %9s %10s %10s %14s\n" stage in_msgs in_MB busy_s "MB/s busy"
-for st in filter agg-q2 agg-q3 agg-q4 sink; do
-    cat "$PIPELINE_LOGS"/*.log | grep "finished session=.* stage=$st " |
-        sed -E 's/.*in_msgs=([0-9]+) in_bytes=([0-9]+).*busy_ms=([0-9]+).*/\1 \2 \3/' |
-        awk -v st="$st" '{m+=$1; b+=$2; t+=$3} END {
-            printf "%-10s %9d %10.1f %10.2f %14.1f\n", st, m, b/1e6, t/1000,
-                   (t > 0 ? b/1e3/t : 0) }'
-done
-echo
-echo "client summary:"
-sed 's/^/  /' "$out.summary"
+
+# run_once FSYNC REPLICAS: a fresh pipeline, one client on $NAME; everything
+# measured goes to a new folder under $work/runs (meta.json, client.json,
+# probe.json, mgmt0/1.json: the broker's counters before and after the
+# client, the logs).
+nrun=0
+run_once() {
+    local fsync=$1 reps=$2 dir i probe rc=0 load
+    nrun=$((nrun + 1))
+    dir="$work/runs/$nrun"
+    mkdir -p "$dir/out"
+    export PIPELINE_LOGS="$dir/logs"
+    export CS_FSYNC=$fsync CS_REPLICAS=$reps
+    load=$(cut -d' ' -f1-3 /proc/loadavg)
+    pipeline_start > /dev/null
+    : > "$dir/pids"
+    for i in "${!PIPELINE_NAMES[@]}"; do
+        echo "${PIPELINE_NAMES[$i]} ${PIPELINE_PIDS[$i]}" >> "$dir/pids"
+    done
+    [ -z "$BEAM_PID" ] || echo "broker $BEAM_PID reset" >> "$dir/pids"
+    python3 scripts/bench_probe.py mgmt "$MGMT_URL" "$dir/mgmt0.json" 1.5
+    python3 scripts/bench_probe.py watch "$dir/pids" "$dir/probe.json" &
+    probe=$!
+    for ((i = 0; i < 100; i++)); do [ -e "$dir/probe.json.ready" ] && break; sleep 0.05; done
+    python3 scripts/bench_probe.py run "$dir/client.json" -- \
+        "$B/bin/client" --data-folder "$NAME" --data-root "$data" --output "$dir/out" \
+        --gateway "$GATEWAY_ADDR" > "$dir/client.out" 2> "$dir/client.err" || rc=$?
+    kill -TERM "$probe"
+    wait "$probe" || true
+    python3 scripts/bench_probe.py mgmt "$MGMT_URL" "$dir/mgmt1.json" 1.5
+    pipeline_stop > "$dir/stop.log" 2>&1 ||
+        echo "bench: warning: the pipeline did not stop cleanly: $(grep -v '^pipeline: up' "$dir/stop.log" | tr '\n' ' ')" >&2
+    unset CS_FSYNC
+    export CS_REPLICAS=$replicas
+    printf '{"name": "%s", "scale": %s, "fsync": "%s", "replicas": "%s", "bytes": %s, "lines": %s, "client_status": %d, "load": "%s"}\n' \
+        "$NAME" "$scale_now" "$fsync" "$reps" "$BYTES" "$LINES" "$rc" "$load" > "$dir/meta.json"
+    if [ "$rc" != 0 ]; then
+        echo "bench: the client failed (status $rc); its stderr:" >&2
+        tail -n 20 "$dir/client.err" >&2
+        exit 1
+    fi
+    echo "bench: $NAME fsync=$fsync $reps: $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["wall_s"])' "$dir/client.json") s" >&2
+}
+
+# run_duck: DuckDB once on $NAME, into $work/duck/NAME.N.json
+run_duck() {
+    [ "$have_duck" = 1 ] || return 0
+    mkdir -p "$work/duck"
+    local n
+    n=$(find "$work/duck" -name "$NAME.*.json" | wc -l)
+    node "$duck_dir/bench_duckdb.mjs" "$data/$NAME" > "$work/duck/$NAME.$n.json" || {
+        echo "bench: DuckDB failed on $NAME" >&2
+        rm -f "$work/duck/$NAME.$n.json"
+    }
+}
+
+# bench_scale SCALE: the whole report at one scale.
+bench_scale() {
+    scale_now=$1
+    ensure_data "$1"
+    read -r LINES BYTES < <(tables | xargs cat | wc -lc)
+    local r
+    for ((r = 0; r < runs; r++)); do
+        run_duck
+        run_once none "$replicas"
+        run_once batch "$replicas"
+    done
+    python3 scripts/bench_report.py report "$work" "$NAME" "$replicas"
+}
+
+if [ -n "${BENCH_SCALES:-}" ]; then
+    for s in $BENCH_SCALES; do bench_scale "$s"; done
+    python3 scripts/bench_report.py scaling "$work" "$replicas"
+    # the replica table, at BENCH_SCALE (runs already made are reused)
+    scale_now=$scale
+    ensure_data "$scale"
+    read -r LINES BYTES < <(tables | xargs cat | wc -lc)
+    [ -n "$(find "$work/duck" -name "$NAME.*.json" 2>/dev/null)" ] || run_duck
+    for f in ${BENCH_FILTERS:-1 2 3}; do
+        reps=$(echo "$replicas" | sed -E "s/(^|,)filter=[0-9]+/\1filter=$f/")
+        case ,$reps, in *,filter=*) ;; *) reps="filter=$f,$reps" ;; esac
+        have=$(python3 scripts/bench_report.py count "$work" "$NAME" "$reps" batch)
+        for ((r = have; r < runs; r++)); do run_once batch "$reps"; done
+    done
+    python3 scripts/bench_report.py replicas "$work" "$NAME"
+else
+    bench_scale "$scale"
+fi
