@@ -115,6 +115,7 @@ test-e2e: programs
 	B=$(B) tests/e2e/gateway_kill.sh
 	B=$(B) tests/e2e/stage_down.sh
 	B=$(B) tests/e2e/backpressure.sh
+	B=$(B) tests/e2e/admission.sh
 
 asan:
 	@scripts/deps.sh

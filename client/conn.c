@@ -70,8 +70,13 @@ static int handshake(struct cl_conn *c, const char *client_name)
         return CL_FAIL;
     }
     rc = cl_conn_flush(c);
-    if (rc == 0)
-        rc = cl_conn_recv(c, &m, HANDSHAKE_TIMEOUT_MS);
+    /* A gateway running all the sessions it may keeps us in line, telling
+     * our place with STATUS frames until it answers. */
+    while (rc == 0 && (rc = cl_conn_recv(c, &m, HANDSHAKE_TIMEOUT_MS)) > 0 &&
+           m.type == PROTO_STATUS) {
+        log_info("waiting for the gateway: %s", m.u.status.text);
+        rc = 0;
+    }
     if (rc == 0) {
         cl_error("the gateway at %s did not answer the handshake within %d s",
                  c->addr, HANDSHAKE_TIMEOUT_MS / 1000);

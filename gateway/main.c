@@ -1,14 +1,17 @@
 /*
- * main.c - the coffee-stream gateway: configuration, the accept loop and
- * the graceful shutdown. Each accepted client gets a session thread
- * (session.c); results come back through the results thread (results.c).
+ * main.c - the coffee-stream gateway: configuration, start-up and the
+ * graceful shutdown. The lobby (lobby.c) accepts clients and gives each a
+ * session thread (session.c), or a place in line while MAX_SESSIONS run;
+ * results come back through the results thread (results.c).
  *
- * SIGTERM/SIGINT: stop accepting, let the active sessions finish and get
+ * SIGTERM/SIGINT: stop accepting (the waiting clients get ERROR 8 and
+ * retry elsewhere or later), let the active sessions finish and get
  * their results, tell the coordinator `shutdown`, exit 0. A second signal
  * ends the remaining sessions at once (ERROR to their clients, abort to the
  * pipeline).
  */
 #include "gw.h"
+#include "lobby.h"
 #include "sig.h"
 
 #include "cfg.h"
@@ -31,8 +34,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BUSY_SEND_MS 1000
-
 static volatile sig_atomic_t signals_seen;
 
 static void on_signal(int sig)
@@ -40,17 +41,6 @@ static void on_signal(int sig)
     (void)sig;
     if (signals_seen < 100)
         signals_seen++;
-}
-
-/* Helper threads never take SIGINT/SIGTERM: only main's poll sees them. */
-static void block_signals(bool block)
-{
-    sigset_t set;
-
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
 }
 
 static bool id_ok(const char *id)
@@ -92,102 +82,6 @@ static int finish_config(struct gw_config *cfg)
         return -1;
     }
     return 0;
-}
-
-static void peer_name(const struct sockaddr_storage *ss, socklen_t len, char *out,
-                      size_t n)
-{
-    char host[NI_MAXHOST], port[NI_MAXSERV];
-
-    if (getnameinfo((const struct sockaddr *)ss, len, host, sizeof(host), port,
-                    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-        snprintf(out, n, "?");
-    else if (strchr(host, ':'))
-        snprintf(out, n, "[%.60s]:%.8s", host, port);
-    else
-        snprintf(out, n, "%.60s:%.8s", host, port);
-}
-
-static void reject_busy(struct gw_server *srv, int fd, const char *peer)
-{
-    struct proto_buf b;
-    char text[128];
-
-    snprintf(text, sizeof(text), "too many sessions (max %ld); try again later",
-             srv->cfg->max_sessions);
-    proto_buf_init(&b);
-    if (sockio_set_send_timeout(fd, BUSY_SEND_MS) == 0 &&
-        proto_enc_error(&b, PROTO_E_BUSY, text) == 0 &&
-        sockio_send_all(fd, b.ptr, b.len) == 0)
-        (void)shutdown(fd, SHUT_WR);
-    proto_buf_fini(&b);
-    close(fd);
-    log_warn("connection rejected peer=%s reason=\"%s\"", peer, text);
-}
-
-static void start_session(struct gw_server *srv, int fd, const char *peer)
-{
-    struct gw_session_arg *arg = malloc(sizeof(*arg));
-    struct gw_session *s = NULL;
-    pthread_attr_t attr;
-    pthread_t th;
-    int rc = -1;
-
-    if (arg == NULL || sockio_set_send_timeout(fd, (int)srv->cfg->idle_timeout_s * 1000) != 0 ||
-        (s = gw_session_create(fd, peer)) == NULL) {
-        log_error("cannot start a session peer=%s: %s", peer, strerror(errno));
-        free(arg);
-        close(fd);
-        return;
-    }
-    arg->srv = srv;
-    arg->s = s;
-    gw_registry_add(srv->reg, s);
-    gw_registry_enter(srv->reg);
-    if (pthread_attr_init(&attr) == 0) {
-        if (pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0) {
-            block_signals(true);
-            rc = pthread_create(&th, &attr, gw_session_main, arg);
-            block_signals(false);
-        }
-        pthread_attr_destroy(&attr);
-    }
-    if (rc != 0) {
-        log_error("cannot start a session thread peer=%s", peer);
-        gw_registry_remove(srv->reg, s);
-        gw_registry_put(srv->reg, s); /* closes fd */
-        gw_registry_leave(srv->reg);
-        free(arg);
-    }
-}
-
-static void accept_loop(struct gw_server *srv, int lfd)
-{
-    while (signals_seen == 0) {
-        struct sockaddr_storage ss;
-        socklen_t slen = sizeof(ss);
-        char peer[80];
-        int fd;
-
-        hb_tick(srv->hb);
-        if (sockio_wait(lfd, -1, 250) <= 0)
-            continue;
-        fd = accept(lfd, (struct sockaddr *)&ss, &slen);
-        if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE) {
-                struct timespec ts = {0, 100 * 1000000L};
-
-                log_warn("accept: %s", strerror(errno));
-                nanosleep(&ts, NULL);
-            }
-            continue;
-        }
-        peer_name(&ss, slen, peer, sizeof(peer));
-        if (gw_registry_active(srv->reg) >= srv->cfg->max_sessions)
-            reject_busy(srv, fd, peer);
-        else
-            start_session(srv, fd, peer);
-    }
 }
 
 /* Waits for the sessions; a second signal ends them at once. */
@@ -289,6 +183,7 @@ static int serve(struct gw_server *srv)
 {
     char port[16];
     struct gw_results *res;
+    struct gw_lobby *lobby = NULL;
     int lfd;
 
     snprintf(port, sizeof(port), "%ld", srv->cfg->port);
@@ -303,10 +198,10 @@ static int serve(struct gw_server *srv)
         close(lfd);
         return 1;
     }
-    block_signals(true);
+    gw_block_stop_signals(true);
     res = gw_results_start(srv);
-    block_signals(false);
-    if (res == NULL || abort_orphans(srv) != 0) {
+    gw_block_stop_signals(false);
+    if (res == NULL || abort_orphans(srv) != 0 || (lobby = gw_lobby_create(srv)) == NULL) {
         gw_results_stop(res);
         gw_journal_close(srv->journal);
         close(lfd);
@@ -314,9 +209,10 @@ static int serve(struct gw_server *srv)
     }
     log_info("gateway ready id=%s listen=%s:%d", srv->cfg->id, srv->cfg->bind_addr,
              listen_port(lfd));
-    accept_loop(srv, lfd);
+    gw_lobby_run(lobby, lfd, &signals_seen);
     close(lfd);
     drain_sessions(srv);
+    gw_lobby_destroy(lobby);
     gw_results_stop(res);
     gw_journal_close(srv->journal);
     hb_bye(srv->hb); /* a deliberate stop: not to be restarted */
@@ -353,7 +249,12 @@ int main(int argc, char **argv)
          "disconnect a client that completes no frame for this long while "
          "streaming (also the socket send timeout)", &cfg.idle_timeout_s},
         {"MAX_SESSIONS", "max-sessions", CFG_INT, "64", 1, 4096, false,
-         "concurrent sessions; more clients get a BUSY error", &cfg.max_sessions},
+         "concurrent sessions; more clients wait in line (first come, first "
+         "served; a client shows its place)", &cfg.max_sessions},
+        {"GATEWAY_MAX_WAITING", "max-waiting", CFG_INT, "4096", 0, 100000, false,
+         "clients that may wait in line for a session (a socket and about "
+         "400 bytes each: no thread, no broker connection); more get a BUSY "
+         "error and retry", &cfg.max_waiting},
         {"GATEWAY_MAX_BACKLOG", "max-backlog", CFG_INT, "1024", 0, 1000000, false,
          "batches a filter queue may hold before the sessions feeding it "
          "wait (bounds the broker's memory; 0: no bound)", &cfg.max_backlog},

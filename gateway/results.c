@@ -16,6 +16,7 @@
 #include "topo.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,16 +24,8 @@
 #include <time.h>
 
 #define NEXT_WAIT_MS 500
-#define MAX_PENDING 4096 /* out-of-order chunks kept per file */
 
 static const char *const result_names[GW_NRESULTS] = {CS_RESULT_FILES(CS_NAME_STR)};
-
-struct gw_pending {
-    int64_t seq;
-    size_t len;
-    struct gw_pending *next;
-    uint8_t data[];
-};
 
 struct gw_results {
     struct gw_server *srv;
@@ -55,29 +48,13 @@ int gw_result_index(const char *name)
     return -1;
 }
 
-void gw_results_forget(struct gw_session *s)
-{
-    int i;
-
-    for (i = 0; i < GW_NRESULTS; i++) {
-        struct gw_pending *p = s->rfiles[i].pending, *next;
-
-        for (; p; p = next) {
-            next = p->next;
-            free(p);
-        }
-        s->rfiles[i].pending = NULL;
-        s->rfiles[i].npending = 0;
-    }
-}
-
 /* Sends one chunk as RESULT frames of at most the frame cap. */
 static void send_chunk(struct gw_results *r, struct gw_session *s, int file,
                        const uint8_t *data, size_t len)
 {
     const char *name = result_names[file];
     size_t max = (size_t)r->srv->cfg->max_frame - proto_result_overhead(strlen(name));
-    struct gw_rfile *rf = &s->rfiles[file];
+    struct gw_rfile *rf = gw_session_rfile(s, file);
 
     do {
         size_t n = len < max ? len : max;
@@ -94,75 +71,50 @@ static void send_chunk(struct gw_results *r, struct gw_session *s, int file,
         FAULT_POINT("gateway.mid_results");
         rc = gw_session_sendv(s, iov, n ? 2 : 1);
         if (rc != 0) {
-            log_debug("result not delivered session=%s file=%s err=%s", s->id,
-                      name, strerror(-rc));
+            log_debug("result not delivered session=%s file=%s err=%s",
+                      gw_session_id(s), name, strerror(-rc));
             return;
         }
         rf->out_seq++;
-        atomic_fetch_add(&s->result_bytes, n);
+        gw_session_add_result_bytes(s, n);
         data += n;
         len -= n;
     } while (len > 0);
-}
-
-/* Keeps a chunk that arrived ahead of its turn, sorted by seq. */
-static void keep_pending(struct gw_session *s, int file, int64_t seq,
-                         const uint8_t *data, size_t len)
-{
-    struct gw_rfile *rf = &s->rfiles[file];
-    struct gw_pending **pp = &rf->pending, *p;
-
-    while (*pp && (*pp)->seq < seq)
-        pp = &(*pp)->next;
-    if (*pp && (*pp)->seq == seq)
-        return; /* duplicate */
-    if (rf->npending >= MAX_PENDING || (p = malloc(sizeof(*p) + len)) == NULL) {
-        log_warn("result chunk dropped session=%s file=%s seq=%lld (waiting for "
-                 "%lld)", s->id, result_names[file], (long long)seq,
-                 (long long)rf->next);
-        return;
-    }
-    p->seq = seq;
-    p->len = len;
-    if (len > 0)
-        memcpy(p->data, data, len);
-    p->next = *pp;
-    *pp = p;
-    rf->npending++;
 }
 
 static void on_chunk(struct gw_results *r, struct gw_session *s,
                      const struct mw_delivery *d)
 {
     int file = gw_result_index(d->meta.stream);
-    struct gw_rfile *rf;
+    struct gw_reorder *o;
+    const uint8_t *data;
+    size_t len;
 
     if (file < 0) {
-        log_warn("unknown result file dropped session=%s stream=%s", s->id,
-                 d->meta.stream);
+        log_warn("unknown result file dropped session=%s stream=%s",
+                 gw_session_id(s), d->meta.stream);
         return;
     }
-    rf = &s->rfiles[file];
-    if (d->meta.seq < rf->next) {
-        log_debug("duplicate result chunk session=%s file=%s seq=%lld", s->id,
-                  d->meta.stream, (long long)d->meta.seq);
+    o = &gw_session_rfile(s, file)->order;
+    switch (gw_reorder_offer(o, d->meta.seq, d->body, d->len)) {
+    case GW_RO_DELIVER:
+        break;
+    case GW_RO_DUPLICATE:
+        if (d->meta.seq < o->next)
+            log_debug("duplicate result chunk session=%s file=%s seq=%lld",
+                      gw_session_id(s), d->meta.stream, (long long)d->meta.seq);
         return;
-    }
-    if (d->meta.seq > rf->next) {
-        keep_pending(s, file, d->meta.seq, d->body, d->len);
+    case GW_RO_KEPT:
+        return;
+    default:
+        log_warn("result chunk dropped session=%s file=%s seq=%lld (waiting for "
+                 "%lld)", gw_session_id(s), result_names[file],
+                 (long long)d->meta.seq, (long long)o->next);
         return;
     }
     send_chunk(r, s, file, d->body, d->len);
-    rf->next++;
-    while (rf->pending && rf->pending->seq == rf->next) {
-        struct gw_pending *p = rf->pending;
-
-        rf->pending = p->next;
-        rf->npending--;
-        send_chunk(r, s, file, p->data, p->len);
-        rf->next++;
-        free(p);
-    }
+    while (gw_reorder_pop(o, &data, &len))
+        send_chunk(r, s, file, data, len);
 }
 
 /* Table of a rejected-count name: "transactions" or "<stage>.transactions". */
@@ -183,7 +135,7 @@ static void on_end(struct gw_results *r, struct gw_session *s,
     int i;
 
     for (i = 0; i < GW_NRESULTS; i++)
-        gaps |= s->rfiles[i].npending > 0;
+        gaps |= gw_reorder_has_gaps(&gw_session_rfile(s, i)->order);
     proto_buf_reset(&r->out);
     if (strcmp(m->status, "ok") == 0 && !gaps) {
         for (i = 0; i < m->nrejected; i++) {
@@ -208,9 +160,9 @@ static void on_end(struct gw_results *r, struct gw_session *s,
 static void on_status(struct gw_results *r, struct gw_session *s,
                       const struct ctl_msg *m)
 {
-    log_info("session status session=%s stage=%s status=\"%s\"", s->id,
-             m->stage, m->reason);
-    if (s->version < 2)
+    log_info("session status session=%s stage=%s status=\"%s\"",
+             gw_session_id(s), m->stage, m->reason);
+    if (gw_session_version(s) < 2)
         return;
     proto_buf_reset(&r->out);
     if (proto_enc_status(&r->out, m->reason) == 0)
@@ -231,7 +183,7 @@ static void on_delivery(struct gw_results *r, const struct mw_delivery *d)
             return;
         }
         on_chunk(r, s, d);
-        gw_registry_put(reg, s);
+        gw_session_unref(s);
         return;
     }
     if (d->meta.kind != MW_KIND_CONTROL || ctl_decode(d->body, d->len, &m) != 0) {
@@ -254,7 +206,7 @@ static void on_delivery(struct gw_results *r, const struct mw_delivery *d)
         on_end(r, s, &m);
     else
         on_status(r, s, &m);
-    gw_registry_put(reg, s);
+    gw_session_unref(s);
 }
 
 static void sleep_ms(int ms);

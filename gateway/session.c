@@ -2,12 +2,17 @@
  * session.c - one client session, on its own thread and its own AMQP
  * connection: HELLO/WELCOME, then every BATCH is published to the filter
  * stage's exchange keyed by table; DATA_END confirms everything and tells
- * the coordinator how many batches went to each queue. The results thread
- * delivers the results and marks the session ended; this thread then
- * closes the socket, unlists the session and frees it. A client that goes
+ * the coordinator how many batches went to each queue. Every frame goes
+ * through the stream checks (stream.c), whose verdict this thread acts on;
+ * a client that waited in line comes with its HELLO read (lobby.c). The
+ * results thread delivers the results and marks the session ended; this
+ * thread then closes the socket, unlists the session and drops its
+ * reference (sessobj.c frees it with the last one). A client that goes
  * away early (or breaks the protocol, or idles) gets its session aborted.
  */
 #include "gw.h"
+#include "stream.h"
+
 #include "clock.h"
 
 #include "ctl.h"
@@ -26,8 +31,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <uuid/uuid.h>
-
-_Static_assert(PROTO_NTABLES == PLAN_NTABLES, "wire table ids are plan tables");
 
 #define TICK_MS 2000   /* keeps the idle AMQP connection's heartbeats going */
 #define LINGER_MS 1000 /* after a final ERROR: let the client read it */
@@ -50,14 +53,13 @@ struct sess {
     struct gw_session *s;
     struct mw_conn *conn;
     struct proto_decoder dec;
+    struct gw_stream st; /* what the client sent so far, checked */
     struct proto_buf out;
     double t0, last_rx;
     bool started;   /* session_start was published */
     bool data_end;  /* DATA_END done */
     bool sent_error;
-    int open_table; /* -1: none */
-    bool table_done[PLAN_NTABLES];
-    uint64_t rows[PLAN_NTABLES], batches[PLAN_NTABLES], bytes;
+    uint64_t batches[PLAN_NTABLES], bytes;
     double held_s; /* time the client was held back (backpressure) */
     char reason[300];
 };
@@ -79,35 +81,35 @@ static int sess_fail(struct sess *x, uint16_t code, const char *fmt, ...)
     return OUT_ABORT;
 }
 
+/* Ends the session for a failing verdict of the stream checks. */
+static int sess_refuse(struct sess *x, enum gw_verdict v)
+{
+    char why[sizeof(x->reason)];
+    uint16_t code = gw_stream_reason(&x->st, v, x->cfg->max_frame, why, sizeof(why));
+
+    return sess_fail(x, code, "%s", why);
+}
+
 /* Reads the end decided by another thread; GW_END_NONE if none. Once set,
- * s->end, s->kick_code and s->reason never change. */
+ * it never changes. A pipeline failure's reason becomes the session's. */
 static enum gw_end sess_end(struct sess *x, uint16_t *code)
 {
-    enum gw_end e;
-    char b[64];
+    char why[256];
+    enum gw_end e = gw_session_end(x->s, code, why, sizeof(why));
 
-    while (read(x->s->wake[0], b, sizeof(b)) > 0)
-        ;
-    pthread_mutex_lock(&x->s->lock);
-    e = x->s->end;
-    *code = x->s->kick_code;
     if (e == GW_END_PIPELINE)
-        snprintf(x->reason, sizeof(x->reason), "%s", x->s->reason);
-    pthread_mutex_unlock(&x->s->lock);
+        snprintf(x->reason, sizeof(x->reason), "%s", why);
     return e;
 }
 
-/* A frame header the decoder refused (size cap, unknown type). */
-static void sess_bad_frame(struct sess *x, int err)
+/* The session was kicked: ERROR(code, reason) to the client. */
+static int sess_kicked(struct sess *x)
 {
-    if (!x->started)
-        sess_fail(x, PROTO_E_VERSION, "the first frame is not a HELLO (%s): not "
-                  "a coffee-stream client?", proto_strerror(err));
-    else if (err == PROTO_ERR_TOO_BIG)
-        sess_fail(x, PROTO_E_TOO_BIG, "%s (cap %ld bytes, MAX_FRAME_BYTES)",
-                  proto_strerror(err), x->cfg->max_frame);
-    else
-        sess_fail(x, PROTO_E_PROTOCOL, "%s", proto_strerror(err));
+    char why[256];
+    uint16_t code;
+
+    (void)gw_session_end(x->s, &code, why, sizeof(why));
+    return sess_fail(x, code, "%s", why);
 }
 
 static void sess_keepalive(struct sess *x)
@@ -119,7 +121,8 @@ static void sess_keepalive(struct sess *x)
         return;
     rc = mw_next(x->conn, &d, 0);
     if (rc != 0 && rc != MW_ERR_TIMEOUT && rc != MW_ERR_INTERRUPTED)
-        log_debug("session keepalive session=%s rc=%s", x->s->id, mw_strerror(rc));
+        log_debug("session keepalive session=%s rc=%s", gw_session_id(x->s),
+                  mw_strerror(rc));
 }
 
 /* Next frame from the client: 1 with *f, 0 when another thread decided
@@ -143,7 +146,7 @@ static int sess_next_frame(struct sess *x, struct proto_frame *f, bool idle)
             return 1;
         }
         if (rc < 0) {
-            sess_bad_frame(x, rc);
+            sess_refuse(x, gw_stream_header(&x->st, rc));
             return -1;
         }
         if (idle && left <= 0) {
@@ -152,7 +155,7 @@ static int sess_next_frame(struct sess *x, struct proto_frame *f, bool idle)
             return -1;
         }
         wait_ms = idle && left * 1000 < TICK_MS ? (int)(left * 1000) + 1 : TICK_MS;
-        ready = sockio_wait(x->s->fd, x->s->wake[0], wait_ms);
+        ready = sockio_wait(gw_session_fd(x->s), gw_session_wake_fd(x->s), wait_ms);
         if (ready == -EINTR || ready == 0) {
             sess_keepalive(x);
             continue;
@@ -167,10 +170,10 @@ static int sess_next_frame(struct sess *x, struct proto_frame *f, bool idle)
             continue;
         rc = proto_decoder_space(&x->dec, &p, &room);
         if (rc != 0) {
-            sess_bad_frame(x, rc);
+            sess_refuse(x, gw_stream_header(&x->st, rc));
             return -1;
         }
-        n = sockio_read(x->s->fd, p, room);
+        n = sockio_read(gw_session_fd(x->s), p, room);
         if (n == -EINTR)
             continue;
         if (n <= 0) {
@@ -184,14 +187,6 @@ static int sess_next_frame(struct sess *x, struct proto_frame *f, bool idle)
     }
 }
 
-/* Makes a client-supplied name safe for key=value logs. */
-static void sanitize(char *s)
-{
-    for (; *s; s++)
-        if (*s <= ' ' || *s > '~' || *s == '"' || *s == '=')
-            *s = '_';
-}
-
 static struct mw_conn *sess_connect(struct sess *x, int tries)
 {
     struct mw_options o;
@@ -200,7 +195,7 @@ static struct mw_conn *sess_connect(struct sess *x, int tries)
     struct mw_conn *c;
 
     snprintf(name, sizeof(name), "gateway %s session %s", x->cfg->id,
-             x->s->id[0] ? x->s->id : x->s->peer);
+             gw_session_id(x->s)[0] ? gw_session_id(x->s) : gw_session_peer(x->s));
     memset(&o, 0, sizeof(o));
     o.url = x->cfg->amqp_url;
     o.name = name;
@@ -208,8 +203,8 @@ static struct mw_conn *sess_connect(struct sess *x, int tries)
     o.reconnect_max_ms = RECONNECT_MAX_MS;
     c = mw_connect(&o, &err);
     if (c == NULL)
-        log_warn("broker connection failed session=%s err=%s", x->s->id,
-                 mw_strerror(err));
+        log_warn("broker connection failed session=%s err=%s",
+                 gw_session_id(x->s), mw_strerror(err));
     return c;
 }
 
@@ -247,10 +242,11 @@ static int sess_start(struct sess *x)
         return sess_fail(x, PROTO_E_BROKER, "starting the session failed: %s",
                          mw_strerror(rc));
     x->started = true;
-    log_info("session start session=%s client=%s peer=%s", id, x->s->client,
-             x->s->peer);
+    log_info("session start session=%s client=%s peer=%s", id,
+             gw_session_client(x->s), gw_session_peer(x->s));
     proto_buf_reset(&x->out);
-    if (proto_enc_welcome(&x->out, x->s->version, id, (uint32_t)x->cfg->max_frame) != 0 ||
+    if (proto_enc_welcome(&x->out, gw_session_version(x->s), id,
+                          (uint32_t)x->cfg->max_frame) != 0 ||
         gw_session_send(x->s, x->out.ptr, x->out.len) != 0) {
         snprintf(x->reason, sizeof(x->reason), "client disconnected");
         return OUT_ABORT;
@@ -258,33 +254,25 @@ static int sess_start(struct sess *x)
     return OUT_OK;
 }
 
+/* HELLO (unless the waiting line read it already), then the start. */
 static int sess_handshake(struct sess *x)
 {
     struct proto_frame f;
     struct proto_msg m;
-    int rc = sess_next_frame(x, &f, true);
+    enum gw_verdict v;
+    int rc;
 
+    if (x->st.hello)
+        return sess_start(x);
+    rc = sess_next_frame(x, &f, true);
     if (rc == 0) /* kicked (shutdown) before it started */
-        return sess_fail(x, x->s->kick_code, "%s", x->s->reason);
+        return sess_kicked(x);
     if (rc < 0)
         return OUT_ABORT;
-    if (f.type != PROTO_HELLO)
-        return sess_fail(x, PROTO_E_PROTOCOL, "expected HELLO, got %s",
-                         proto_type_name(f.type));
-    rc = proto_decode(&f, &m);
-    if (rc == PROTO_ERR_VERSION)
-        return sess_fail(x, PROTO_E_VERSION, "protocol version %u is not "
-                         "supported (this gateway speaks versions %d to %d)",
-                         m.u.hello.version, PROTO_VERSION_MIN, PROTO_VERSION);
-    if (rc == PROTO_ERR_MAGIC)
-        return sess_fail(x, PROTO_E_VERSION, "bad magic: not a coffee-stream client");
-    if (rc != 0)
-        return sess_fail(x, PROTO_E_PROTOCOL, "malformed HELLO: %s",
-                         proto_strerror(rc));
-    x->s->version = m.u.hello.version;
-    snprintf(x->s->client, sizeof(x->s->client), "%s",
-             m.u.hello.name[0] ? m.u.hello.name : "-");
-    sanitize(x->s->client);
+    v = gw_stream_hello(&x->st, &f, &m);
+    if (v != GW_V_OK)
+        return sess_refuse(x, v);
+    gw_session_set_client(x->s, m.u.hello.name, m.u.hello.version);
     return sess_start(x);
 }
 
@@ -312,8 +300,8 @@ static int sess_backpressure(struct sess *x, const char *table)
     while (mw_queue_stat(x->conn, q, &msgs, &consumers) == 0 &&
            msgs > (uint32_t)x->cfg->max_backlog) {
         if (!said) {
-            log_debug("backpressure session=%s queue=%s messages=%u", x->s->id,
-                      q, msgs);
+            log_debug("backpressure session=%s queue=%s messages=%u",
+                      gw_session_id(x->s), q, msgs);
             said = true;
         }
         if (sess_end(x, &code) != GW_END_NONE)
@@ -333,15 +321,8 @@ static int on_batch(struct sess *x, const struct proto_msg *m)
     struct mw_meta meta;
     int rc;
 
-    if (x->open_table != m->u.batch.table)
-        return sess_fail(x, PROTO_E_PROTOCOL, "BATCH of %s outside its "
-                         "TABLE_BEGIN/TABLE_END", table);
-    if (m->u.batch.len == 0 || m->u.batch.rows == 0 ||
-        m->u.batch.data[m->u.batch.len - 1] != '\n')
-        return sess_fail(x, PROTO_E_PROTOCOL, "BATCH of %s is not whole lines "
-                         "(empty, no rows, or no final newline)", table);
     memset(&meta, 0, sizeof(meta));
-    snprintf(meta.session, sizeof(meta.session), "%s", x->s->id);
+    snprintf(meta.session, sizeof(meta.session), "%s", gw_session_id(x->s));
     snprintf(meta.stream, sizeof(meta.stream), "%s", table);
     snprintf(meta.producer, sizeof(meta.producer), "%s", x->cfg->id);
     meta.seq = (int64_t)x->batches[m->u.batch.table];
@@ -352,7 +333,7 @@ static int on_batch(struct sess *x, const struct proto_msg *m)
         return sess_fail(x, PROTO_E_BROKER, "publishing to the broker failed: %s",
                          mw_strerror(rc));
     x->batches[m->u.batch.table]++;
-    x->rows[m->u.batch.table] += m->u.batch.rows;
+    gw_stream_batch_done(&x->st, m);
     x->bytes += m->u.batch.len;
     FAULT_POINT("gateway.mid_stream");
     if (x->cfg->max_backlog > 0 && x->batches[m->u.batch.table] % BACKLOG_EVERY == 0 &&
@@ -370,10 +351,7 @@ static int on_data_end(struct sess *x)
     char key[PLAN_NAME_MAX];
     int t, rc;
 
-    if (x->open_table >= 0)
-        return sess_fail(x, PROTO_E_PROTOCOL, "DATA_END while table %s is open",
-                         plan_table_name((enum plan_table)x->open_table));
-    ctl_init(msg, CTL_DONE, x->s->id);
+    ctl_init(msg, CTL_DONE, gw_session_id(x->s));
     snprintf(msg->stage, sizeof(msg->stage), "%s", plan_stage_name(PLAN_GATEWAY));
     msg->replica = 0;
     for (t = 0; t < PLAN_NTABLES; t++) {
@@ -394,50 +372,13 @@ static int on_data_end(struct sess *x)
         return sess_fail(x, PROTO_E_BROKER, "confirming the data failed: %s",
                          mw_strerror(rc));
     x->data_end = true;
-    atomic_store(&x->s->waiting, true);
-    log_debug("data end session=%s", x->s->id);
+    gw_session_set_waiting(x->s);
+    log_debug("data end session=%s", gw_session_id(x->s));
     /* Nothing more to publish unless the client aborts: free the broker
      * connection while the pipeline works. */
     mw_close(x->conn);
     x->conn = NULL;
     return OUT_OK;
-}
-
-static int on_message(struct sess *x, const struct proto_msg *m)
-{
-    const char *name;
-
-    switch (m->type) {
-    case PROTO_TABLE_BEGIN:
-        name = plan_table_name((enum plan_table)m->u.table_begin.table);
-        if (x->open_table >= 0 || x->table_done[m->u.table_begin.table])
-            return sess_fail(x, PROTO_E_PROTOCOL, "TABLE_BEGIN of %s: %s", name,
-                             x->open_table >= 0 ? "another table is open"
-                                                : "table already sent");
-        x->open_table = m->u.table_begin.table;
-        return OUT_OK;
-    case PROTO_BATCH:
-        return on_batch(x, m);
-    case PROTO_TABLE_END:
-        name = plan_table_name((enum plan_table)m->u.table_end.table);
-        if (x->open_table != m->u.table_end.table)
-            return sess_fail(x, PROTO_E_PROTOCOL, "TABLE_END of %s, which is not "
-                             "open", name);
-        if (m->u.table_end.rows != x->rows[x->open_table])
-            return sess_fail(x, PROTO_E_PROTOCOL, "TABLE_END of %s says %llu "
-                             "rows, its batches carried %llu", name,
-                             (unsigned long long)m->u.table_end.rows,
-                             (unsigned long long)x->rows[x->open_table]);
-        x->table_done[x->open_table] = true;
-        x->open_table = -1;
-        return OUT_OK;
-    case PROTO_DATA_END:
-        return on_data_end(x);
-    default:
-        return sess_fail(x, PROTO_E_PROTOCOL, "unexpected %s %s",
-                         proto_type_name(m->type),
-                         x->data_end ? "after DATA_END" : "while streaming");
-    }
 }
 
 /* After the handshake: frames until DATA_END, then wait for the results
@@ -446,6 +387,7 @@ static int sess_loop(struct sess *x)
 {
     struct proto_frame f;
     struct proto_msg m;
+    enum gw_verdict v;
     uint16_t code;
     int rc;
 
@@ -460,16 +402,19 @@ static int sess_loop(struct sess *x)
             case GW_END_PIPELINE:
                 return OUT_PIPELINE;
             case GW_END_KICKED:
-                return sess_fail(x, code, "%s", x->s->reason);
+                return sess_kicked(x);
             default:
                 continue;
             }
         }
-        rc = proto_decode(&f, &m);
-        if (rc != 0)
-            return sess_fail(x, PROTO_E_PROTOCOL, "malformed %s: %s",
-                             proto_type_name(f.type), proto_strerror(rc));
-        if (on_message(x, &m) != OUT_OK)
+        v = gw_stream_frame(&x->st, &f, &m);
+        if (v == GW_V_BATCH)
+            rc = on_batch(x, &m);
+        else if (v == GW_V_DATA_END)
+            rc = on_data_end(x);
+        else
+            rc = gw_verdict_fails(v) ? sess_refuse(x, v) : OUT_OK;
+        if (rc != OUT_OK)
             return OUT_ABORT;
     }
 }
@@ -483,14 +428,14 @@ static int sess_publish_abort(struct sess *x)
         x->conn = sess_connect(x, 3);
     if (x->conn == NULL)
         return MW_ERR_CONNECT;
-    ctl_init(&msg, CTL_ABORT, x->s->id);
+    ctl_init(&msg, CTL_ABORT, gw_session_id(x->s));
     snprintf(msg.reason, sizeof(msg.reason), "%.255s", x->reason);
     rc = topo_send_ctl(x->conn, NULL, &msg, x->cfg->id);
     if (rc == 0)
         rc = mw_flush(x->conn);
     if (rc != 0)
         log_warn("publishing abort failed session=%s err=%s (the next start of "
-                 "this gateway aborts it)", x->s->id, mw_strerror(rc));
+                 "this gateway aborts it)", gw_session_id(x->s), mw_strerror(rc));
     return rc;
 }
 
@@ -504,9 +449,9 @@ static void sess_settle(struct sess *x, int out)
         return;
     if (out == OUT_ABORT)
         rc = sess_publish_abort(x);
-    if (rc == 0 && (rc = gw_journal_end(x->srv->journal, x->s->id)) != 0)
-        log_warn("session journal not updated session=%s: %s", x->s->id,
-                 strerror(-rc));
+    if (rc == 0 && (rc = gw_journal_end(x->srv->journal, gw_session_id(x->s))) != 0)
+        log_warn("session journal not updated session=%s: %s",
+                 gw_session_id(x->s), strerror(-rc));
 }
 
 /* Takes the socket from the session (no more writes by anyone) and closes
@@ -515,12 +460,8 @@ static void sess_close_socket(struct sess *x)
 {
     char sink[4096];
     double until = clock_mono_s() + LINGER_MS / 1000.0;
-    int fd;
+    int fd = gw_session_take_fd(x->s);
 
-    pthread_mutex_lock(&x->s->lock);
-    fd = x->s->fd;
-    x->s->fd = -1;
-    pthread_mutex_unlock(&x->s->lock);
     if (fd < 0)
         return;
     if (x->sent_error && shutdown(fd, SHUT_WR) == 0)
@@ -532,20 +473,21 @@ static void sess_close_socket(struct sess *x)
 
 static void sess_log_end(struct sess *x, const char *status)
 {
+    const char *id = gw_session_id(x->s), *client = gw_session_client(x->s);
     uint64_t rows = 0, batches = 0;
     int t;
 
     for (t = 0; t < PLAN_NTABLES; t++) {
-        rows += x->rows[t];
+        rows += x->st.rows[t];
         batches += x->batches[t];
     }
     log_info("session end session=%s client=%s peer=%s status=%s rows=%llu "
              "batches=%llu bytes=%llu result_bytes=%llu seconds=%.2f "
              "held_back_s=%.2f%s%s%s",
-             x->s->id[0] ? x->s->id : "-", x->s->client[0] ? x->s->client : "-",
-             x->s->peer, status, (unsigned long long)rows,
+             id[0] ? id : "-", client[0] ? client : "-",
+             gw_session_peer(x->s), status, (unsigned long long)rows,
              (unsigned long long)batches, (unsigned long long)x->bytes,
-             (unsigned long long)atomic_load(&x->s->result_bytes),
+             (unsigned long long)gw_session_result_bytes(x->s),
              clock_mono_s() - x->t0, x->held_s, x->reason[0] ? " reason=\"" : "",
              x->reason,
              x->reason[0] ? "\"" : "");
@@ -562,8 +504,8 @@ void *gw_session_main(void *arg)
     x.srv = a->srv;
     x.cfg = a->srv->cfg;
     x.s = a->s;
+    x.st = a->st;
     free(a);
-    x.open_table = -1;
     x.t0 = x.last_rx = clock_mono_s();
     proto_decoder_init(&x.dec, (uint32_t)x.cfg->max_frame);
     proto_buf_init(&x.out);
@@ -585,7 +527,7 @@ void *gw_session_main(void *arg)
     mw_close(x.conn);
     proto_decoder_fini(&x.dec);
     proto_buf_fini(&x.out);
-    gw_registry_put(x.srv->reg, x.s);
+    gw_session_unref(x.s);
     gw_registry_leave(x.srv->reg);
     return NULL;
 }
