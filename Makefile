@@ -10,8 +10,7 @@ SAN      ?=
 OPT      ?= -O2 -g
 WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Werror
-CPPFLAGS := -I. -Icommon -Imiddleware -Ipipeline -Iworkers/runtime \
-            -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+CPPFLAGS := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 CFLAGS   := -std=c11 $(OPT) $(WARN) $(SAN) -pthread -MMD -MP
 LDFLAGS  := $(SAN) -pthread
 LDLIBS   := -lrabbitmq -lcsv -luuid -lcjson -lz -lm
@@ -45,6 +44,36 @@ endef
 
 include $(sort $(wildcard */module.mk */*/module.mk))
 
+# The layering, enforced: the folders whose headers a folder's sources may
+# include (its own first). A folder not listed has no include path and does
+# not build. So the client cannot include the middleware, the operators
+# (workers/ops) cannot include the worker runtime, and nothing but the tests
+# reaches into a program's folder.
+define includes
+$$(B)/obj/$(1)/%.o: INCS := $(foreach d,$(2),-I$(d))
+endef
+L_COMMON   := common
+L_MW       := $(L_COMMON) middleware
+L_PIPELINE := $(L_MW) pipeline
+L_RUNTIME  := $(L_PIPELINE) workers/runtime
+$(eval $(call includes,common,$(L_COMMON)))
+$(eval $(call includes,middleware,$(L_MW)))
+$(eval $(call includes,pipeline,$(L_PIPELINE)))
+$(eval $(call includes,workers/runtime,$(L_RUNTIME)))
+$(eval $(call includes,workers/ops,workers/ops $(L_COMMON)))
+$(eval $(call includes,workers/filter,workers/filter $(L_RUNTIME)))
+$(eval $(call includes,workers/aggregator,workers/aggregator workers/ops $(L_RUNTIME)))
+$(eval $(call includes,workers/sink,workers/sink workers/ops $(L_RUNTIME)))
+$(eval $(call includes,coordinator,coordinator $(L_PIPELINE)))
+$(eval $(call includes,gateway,gateway $(L_PIPELINE)))
+$(eval $(call includes,client,client $(L_COMMON)))
+$(eval $(call includes,monitor,monitor $(L_COMMON)))
+$(eval $(call includes,tools/gen-dataset,tools/gen-dataset $(L_COMMON)))
+# tests see everything (path-qualified includes from the root for programs'
+# internals: "coordinator/coord.h")
+TEST_INCS := . tests/unit tests/middleware workers/filter $(L_RUNTIME)
+$(eval $(call includes,tests,$(TEST_INCS)))
+
 # Unit tests: every tests/unit/test_*.c is one cmocka binary linked with all libs.
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
@@ -72,7 +101,7 @@ ALL_OBJS += $(FAKE_MW_OBJS)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(INCS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 .PHONY: programs unit-bins
 programs: $(PROGRAMS)

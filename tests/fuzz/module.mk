@@ -19,7 +19,7 @@ FUZZ_BINS    := $(foreach n,$(FUZZ_NAMES),$(FUZZ_B)/fuzz_$(n))
 
 $(FUZZ_B)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(CPPFLAGS) -Iworkers/filter $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+	$(FUZZ_CC) $(foreach d,$(TEST_INCS),-I$(d)) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
 $(FUZZ_B)/libfuzzcommon.a: $(FUZZ_LIB_OBJS)
 	$(AR) rcs $@ $^

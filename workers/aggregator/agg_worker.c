@@ -8,8 +8,8 @@
 #include "agg_worker.h"
 
 #include "log.h"
-#include "workers/ops/agg.h"
-#include "workers/ops/chunker.h"
+#include "agg.h"
+#include "chunker.h"
 #include "err.h"
 
 #include <stdio.h>

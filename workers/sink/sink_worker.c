@@ -7,8 +7,8 @@
 
 #include "log.h"
 #include "err.h"
-#include "workers/ops/sink_results.h"
-#include "workers/ops/sink_state.h"
+#include "sink_results.h"
+#include "sink_state.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
