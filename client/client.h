@@ -39,10 +39,10 @@ enum cl_status {
 
 struct cl_table {
     enum proto_table id;
-    char **files;   /* sorted paths (owned) */
+    char **files; /* sorted paths (owned) */
     size_t nfiles;
-    uint64_t bytes; /* sum of file sizes */
-    uint64_t rows;  /* data rows sent (filled by send.c) */
+    uint64_t bytes;    /* sum of file sizes */
+    uint64_t rows;     /* data rows sent (filled by send.c) */
     uint64_t rejected; /* from the gateway's RESULT_END */
 };
 
@@ -57,7 +57,8 @@ extern const enum proto_table cl_send_order[PROTO_NTABLES];
 
 /* Finds root/folder (or folder itself when it contains a '/'), lists each
  * table's *.csv files sorted by name and checks every header. */
-int cl_dataset_open(struct cl_dataset *ds, const char *root, const char *folder);
+int cl_dataset_open(struct cl_dataset *ds, const char *root,
+                    const char *folder);
 void cl_dataset_fini(struct cl_dataset *ds);
 
 /* The exact header line of a table (without line end). */
@@ -72,9 +73,9 @@ struct cl_conn {
     struct proto_buf out;
     char session[PROTO_SESSION_LEN + 1]; /* "" until WELCOME */
     uint32_t max_frame;
-    uint64_t sent;  /* bytes sent on this connection */
-    int attempts;   /* connection attempts made by cl_conn_open */
-    char why[512];  /* what a CL_LOST / CL_UNREACHABLE was */
+    uint64_t sent; /* bytes sent on this connection */
+    int attempts;  /* connection attempts made by cl_conn_open */
+    char why[512]; /* what a CL_LOST / CL_UNREACHABLE was */
 };
 
 /* Connects to addr ("host:port") with `retries` retries (capped exponential
@@ -104,7 +105,8 @@ int cl_conn_recv(struct cl_conn *c, struct proto_msg *m, int timeout_ms);
 /* Handles an ERROR message m from the gateway: codes PROTO_E_BROKER and
  * PROTO_E_SHUTDOWN give CL_LOST (c->why says "<what>: <text> (code N)"),
  * any other is logged the same way and gives CL_FAIL. */
-int cl_conn_error(struct cl_conn *c, const struct proto_msg *m, const char *what);
+int cl_conn_error(struct cl_conn *c, const struct proto_msg *m,
+                  const char *what);
 
 /* Sleeps ms milliseconds, less if cl_stop gets set. */
 void cl_sleep_ms(int ms);
@@ -148,8 +150,8 @@ void cl_progress_status(struct cl_progress *p, const char *text);
 /* Streams every table (cl_send_order) as TABLE_BEGIN, BATCHes of whole
  * lines of at most batch_bytes, TABLE_END; then DATA_END. Fills rows.
  * Returns 0 or an enum cl_status. */
-int cl_send_dataset(struct cl_conn *c, struct cl_dataset *ds, size_t batch_bytes,
-                    struct cl_progress *p);
+int cl_send_dataset(struct cl_conn *c, struct cl_dataset *ds,
+                    size_t batch_bytes, struct cl_progress *p);
 
 /* ---- results.c ---- */
 
@@ -197,7 +199,7 @@ void cl_results_fini(struct cl_results *r);
 struct cl_session_cfg {
     const char *gateway, *name; /* borrowed */
     int connect_retries, connect_timeout_ms, result_timeout_s;
-    int retries;                /* re-runs, 0..CL_SESSION_RETRIES_MAX */
+    int retries; /* re-runs, 0..CL_SESSION_RETRIES_MAX */
     size_t batch_bytes;
     bool progress;
 };

@@ -30,8 +30,8 @@ void cl_sleep_ms(int ms)
 }
 
 /* Records why the connection was lost; returns CL_LOST. */
-__attribute__((format(printf, 2, 3)))
-static int lost(struct cl_conn *c, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int lost(struct cl_conn *c,
+                                                      const char *fmt, ...)
 {
     va_list ap;
 
@@ -48,7 +48,8 @@ static bool lost_code(uint16_t code)
     return code == PROTO_E_BROKER || code == PROTO_E_SHUTDOWN;
 }
 
-int cl_conn_error(struct cl_conn *c, const struct proto_msg *m, const char *what)
+int cl_conn_error(struct cl_conn *c, const struct proto_msg *m,
+                  const char *what)
 {
     if (lost_code(m->u.error.code))
         return lost(c, "%s: %s (code %u)", what, m->u.error.text,
@@ -93,8 +94,8 @@ static int handshake(struct cl_conn *c, const char *client_name)
     if (m.type != PROTO_WELCOME || m.u.welcome.version < PROTO_VERSION_MIN ||
         m.u.welcome.version > PROTO_VERSION) {
         cl_error("unexpected handshake answer %s from %s (not a coffee-stream "
-                 "gateway of protocol version %d?)", proto_type_name(m.type),
-                 c->addr, PROTO_VERSION);
+                 "gateway of protocol version %d?)",
+                 proto_type_name(m.type), c->addr, PROTO_VERSION);
         return CL_FAIL;
     }
     memcpy(c->session, m.u.welcome.session, sizeof(c->session));
@@ -105,8 +106,8 @@ static int handshake(struct cl_conn *c, const char *client_name)
     return 0;
 }
 
-int cl_conn_open(struct cl_conn *c, const char *addr, int retries, int timeout_ms,
-                 const char *client_name)
+int cl_conn_open(struct cl_conn *c, const char *addr, int retries,
+                 int timeout_ms, const char *client_name)
 {
     char host[256], port[32];
     int attempt, delay = BACKOFF_FIRST_MS, rc;
@@ -116,7 +117,8 @@ int cl_conn_open(struct cl_conn *c, const char *addr, int retries, int timeout_m
     c->fd = -1;
     proto_decoder_init(&c->dec, PROTO_MAX_FRAME_DEFAULT);
     proto_buf_init(&c->out);
-    if (sockio_split_hostport(addr, host, sizeof(host), port, sizeof(port)) != 0) {
+    if (sockio_split_hostport(addr, host, sizeof(host), port, sizeof(port)) !=
+        0) {
         cl_error("bad gateway address '%s' (expected host:port)", addr);
         return CL_FAIL;
     }
@@ -177,7 +179,8 @@ static int fill(struct cl_conn *c, int timeout_ms, bool quiet)
         return CL_FAIL;
     }
     if (rc < 0)
-        return lost(c, "waiting for the gateway %s: %s", c->addr, strerror(-rc));
+        return lost(c, "waiting for the gateway %s: %s", c->addr,
+                    strerror(-rc));
     if (rc == 0)
         return 0;
     rc = proto_decoder_space(&c->dec, &p, &room);

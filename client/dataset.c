@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 const enum proto_table cl_send_order[PROTO_NTABLES] = {
-    PROTO_T_STORES, PROTO_T_MENU_ITEMS, PROTO_T_USERS, PROTO_T_TRANSACTIONS,
-    PROTO_T_TRANSACTION_ITEMS,
+    PROTO_T_STORES,       PROTO_T_MENU_ITEMS,        PROTO_T_USERS,
+    PROTO_T_TRANSACTIONS, PROTO_T_TRANSACTION_ITEMS,
 };
 
 static const char *const headers[PROTO_NTABLES] = {
@@ -56,7 +56,8 @@ static void log_missing_folder(const char *root, const char *path)
 
     if (d == NULL) {
         cl_error("data root '%s' does not exist (%s); set --data-root or "
-                  "DATA_ROOT", root, strerror(errno));
+                 "DATA_ROOT",
+                 root, strerror(errno));
         return;
     }
     while ((e = readdir(d)) != NULL && used < sizeof(list)) {
@@ -68,14 +69,14 @@ static void log_missing_folder(const char *root, const char *path)
         r = snprintf(sub, sizeof(sub), "%s/%s", root, e->d_name);
         if (r < 0 || (size_t)r >= sizeof(sub) || !is_dir(sub))
             continue;
-        r = snprintf(list + used, sizeof(list) - used, "%s%s",
-                     used ? ", " : "", e->d_name);
+        r = snprintf(list + used, sizeof(list) - used, "%s%s", used ? ", " : "",
+                     e->d_name);
         if (r > 0)
             used += (size_t)r;
     }
     closedir(d);
     cl_error("data folder '%s' not found; folders under '%s': %s", path, root,
-              used ? list : "(none)");
+             used ? list : "(none)");
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -113,7 +114,8 @@ static int check_header(const char *file, enum proto_table t)
     nl = memchr(line, '\n', (size_t)n);
     if (nl == NULL) {
         cl_error("%s: no header line (the file is empty or its first line is "
-                  "too long); expected '%s'", file, headers[t]);
+                 "too long); expected '%s'",
+                 file, headers[t]);
         return -1;
     }
     *nl = '\0';
@@ -123,7 +125,8 @@ static int check_header(const char *file, enum proto_table t)
         h += 3;
     if (strcmp(h, headers[t]) != 0) {
         cl_error("%s: header does not match table %s: got '%.200s', expected "
-                  "'%s'", file, proto_table_name((uint8_t)t), h, headers[t]);
+                 "'%s'",
+                 file, proto_table_name((uint8_t)t), h, headers[t]);
         return -1;
     }
     return 0;
@@ -156,7 +159,7 @@ static int list_table(struct cl_dataset *ds, struct cl_table *tb)
     d = opendir(dir);
     if (d == NULL) {
         cl_error("table folder '%s' missing in data folder '%s': %s", name,
-                  ds->path, strerror(errno));
+                 ds->path, strerror(errno));
         return -1;
     }
     while ((e = readdir(d)) != NULL) {
@@ -175,7 +178,8 @@ static int list_table(struct cl_dataset *ds, struct cl_table *tb)
     }
     closedir(d);
     if (tb->nfiles == 0)
-        cl_warn("table folder %s has no .csv file: the table is sent empty", dir);
+        cl_warn("table folder %s has no .csv file: the table is sent empty",
+                dir);
     qsort(tb->files, tb->nfiles, sizeof(*tb->files), cmp_str);
     for (i = 0; i < tb->nfiles; i++)
         if (check_header(tb->files[i], tb->id) != 0)

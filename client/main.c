@@ -47,7 +47,8 @@ static void print_reruns(const struct cl_session_log *sl)
     printf("%s\n", sl->nids > 1 ? "" : " none started");
 }
 
-static void print_summary(const struct cl_dataset *ds, const struct cl_results *r,
+static void print_summary(const struct cl_dataset *ds,
+                          const struct cl_results *r,
                           const struct cl_session_log *sl, double elapsed)
 {
     uint64_t rows = 0, rej = 0;
@@ -73,7 +74,8 @@ static void print_summary(const struct cl_dataset *ds, const struct cl_results *
     printf("output    %s\n", r->dir);
     printf("elapsed   %.2f s, sent %.1f MB, throughput %.2f MB/s\n", elapsed,
            (double)ds->total_bytes / (1024.0 * 1024.0),
-           elapsed > 0 ? (double)ds->total_bytes / (1024.0 * 1024.0) / elapsed : 0.0);
+           elapsed > 0 ? (double)ds->total_bytes / (1024.0 * 1024.0) / elapsed
+                       : 0.0);
 }
 
 static int run(const struct config *cfg, const char *outdir, const char *name)
@@ -131,16 +133,19 @@ int main(int argc, char **argv)
         {"GATEWAY_ADDR", "gateway", CFG_STR, "127.0.0.1:9000", 0, 0, false,
          "gateway address host:port", &cfg.gateway},
         {"OUTPUT_DIR", "output", CFG_STR, "", 0, 0, false,
-         "where the result files go (empty: results/<data folder>)", &cfg.output},
+         "where the result files go (empty: results/<data folder>)",
+         &cfg.output},
         {"BATCH_BYTES", "batch-bytes", CFG_INT, "65536", 1024, 64L << 20, false,
          "max CSV bytes per batch (whole lines)", &cfg.batch_bytes},
         {"CONNECT_RETRIES", "connect-retries", CFG_INT, "5", 0, 1000, false,
          "retries when the gateway is unreachable or busy (backoff 0.25 s "
          "doubling to 4 s)",
          &cfg.retries},
-        {"CONNECT_TIMEOUT_MS", "connect-timeout-ms", CFG_INT, "3000", 100, 600000,
-         false, "timeout of one connection attempt", &cfg.connect_timeout_ms},
-        {"RESULT_TIMEOUT_S", "result-timeout", CFG_INT, "3600", 0, 604800, false,
+        {"CONNECT_TIMEOUT_MS", "connect-timeout-ms", CFG_INT, "3000", 100,
+         600000, false, "timeout of one connection attempt",
+         &cfg.connect_timeout_ms},
+        {"RESULT_TIMEOUT_S", "result-timeout", CFG_INT, "3600", 0, 604800,
+         false,
          "max seconds to wait for the results after sending, per attempt "
          "(0: no limit)",
          &cfg.result_timeout_s},
@@ -161,15 +166,15 @@ int main(int argc, char **argv)
 
     if (log_init("client") != 0)
         fprintf(stderr, "warning: LOG_LEVEL must be error|warn|info|debug\n");
-    rc = cfg_parse(opts, nopts, argc, argv,
-                   "usage: client --data-folder NAME [options]",
-                   "Streams the tables of <data root>/NAME (stores, menu_items, "
-                   "users, transactions,\ntransaction_items: */*.csv) to a "
-                   "coffee-stream gateway and writes the result files into the "
-                   "output folder:\n" CS_RESULT_FILES_TEXT ".\n"
-                   "LOG_LEVEL (error|warn|info|debug) sets "
-                   "the log level. Exit status: 0 when every\nresult arrived, 1 "
-                   "on failure, 2 on a configuration error.");
+    rc = cfg_parse(
+        opts, nopts, argc, argv, "usage: client --data-folder NAME [options]",
+        "Streams the tables of <data root>/NAME (stores, menu_items, "
+        "users, transactions,\ntransaction_items: */*.csv) to a "
+        "coffee-stream gateway and writes the result files into the "
+        "output folder:\n" CS_RESULT_FILES_TEXT ".\n"
+        "LOG_LEVEL (error|warn|info|debug) sets "
+        "the log level. Exit status: 0 when every\nresult arrived, 1 "
+        "on failure, 2 on a configuration error.");
     if (rc == CFG_HELP)
         return 0;
     if (rc != CFG_OK)

@@ -79,13 +79,15 @@ void cl_progress_add(struct cl_progress *p, uint64_t bytes, const char *what)
             rate > 0 ? (double)(p->total - p->done) / rate : -1.0);
     line_shown = p->tty;
     if (p->tty)
-        fprintf(stderr, "\r%-17s %9.1f / %.1f MB %5.1f%% %7.1f MB/s  ETA %s%s%s\033[K",
+        fprintf(stderr,
+                "\r%-17s %9.1f / %.1f MB %5.1f%% %7.1f MB/s  ETA %s%s%s\033[K",
                 what, (double)p->done / MB, (double)p->total / MB, pct,
                 rate / MB, eta, p->status[0] ? "  | " : "", p->status);
     else
         log_info("progress table=%s sent_mb=%.1f total_mb=%.1f pct=%.1f "
-                 "rate_mbs=%.1f eta=%s", what, (double)p->done / MB,
-                 (double)p->total / MB, pct, rate / MB, eta);
+                 "rate_mbs=%.1f eta=%s",
+                 what, (double)p->done / MB, (double)p->total / MB, pct,
+                 rate / MB, eta);
 }
 
 void cl_progress_wait(struct cl_progress *p, double since, int files_done)

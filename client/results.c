@@ -19,7 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *const result_names[CL_NRESULTS] = {CS_RESULT_FILES(CS_NAME_STR)};
+static const char *const result_names[CL_NRESULTS] = {
+    CS_RESULT_FILES(CS_NAME_STR)};
 
 /* mkdir -p */
 static int make_dirs(char *path)
@@ -124,7 +125,7 @@ static int on_chunk(struct cl_results *r, const struct proto_msg *m)
     }
     if (m->u.result.seq != f->next_seq) {
         cl_error("result %s: chunk %u arrived, expected chunk %u", f->name,
-                  m->u.result.seq, f->next_seq);
+                 m->u.result.seq, f->next_seq);
         return CL_FAIL;
     }
     if (f->fd < 0) {
@@ -140,8 +141,8 @@ static int on_chunk(struct cl_results *r, const struct proto_msg *m)
     }
     f->next_seq++;
     f->bytes += m->u.result.len;
-    f->records += batcher_count_records(&f->quoted, m->u.result.data,
-                                        m->u.result.len);
+    f->records +=
+        batcher_count_records(&f->quoted, m->u.result.data, m->u.result.len);
     return 0;
 }
 
@@ -155,7 +156,7 @@ static int commit_files(struct cl_results *r)
     for (i = 0; i < CL_NRESULTS; i++)
         if (r->f[i].fd < 0) {
             cl_error("the gateway ended the session without result file %s",
-                      r->f[i].name);
+                     r->f[i].name);
             return CL_FAIL;
         }
     for (i = 0; i < CL_NRESULTS; i++) {
@@ -175,7 +176,8 @@ static int commit_files(struct cl_results *r)
 
         snprintf(final, sizeof(final), "%s/%s", r->dir, f->name);
         if (rename(f->tmp, final) != 0) {
-            cl_error("cannot rename %s to %s: %s", f->tmp, final, strerror(errno));
+            cl_error("cannot rename %s to %s: %s", f->tmp, final,
+                     strerror(errno));
             return CL_FAIL;
         }
         r->committed = true;
@@ -204,7 +206,7 @@ int cl_results_receive(struct cl_results *r, struct cl_conn *c, int timeout_s,
 
         if (left <= 0) {
             cl_error("no complete results after %d s (see --result-timeout)",
-                      timeout_s);
+                     timeout_s);
             return CL_FAIL;
         }
         cl_progress_wait(p, t0, files_started(r));
@@ -224,7 +226,7 @@ int cl_results_receive(struct cl_results *r, struct cl_conn *c, int timeout_s,
             memcpy(r->rejected, m.u.result_end.rejected, sizeof(r->rejected));
             if (m.u.result_end.status != 0) {
                 cl_error("the gateway reported a failed session (status %u)",
-                          m.u.result_end.status);
+                         m.u.result_end.status);
                 return CL_FAIL;
             }
             return commit_files(r);
@@ -236,7 +238,7 @@ int cl_results_receive(struct cl_results *r, struct cl_conn *c, int timeout_s,
             break;
         default:
             cl_error("unexpected %s from the gateway while waiting for results",
-                      proto_type_name(m.type));
+                     proto_type_name(m.type));
             return CL_FAIL;
         }
     }

@@ -26,8 +26,8 @@ struct sender {
     struct batcher b;
     struct cl_progress *p;
     uint8_t table;
-    uint64_t rows;    /* rows of the current table */
-    char *rbuf;       /* file read buffer */
+    uint64_t rows; /* rows of the current table */
+    char *rbuf;    /* file read buffer */
     size_t rcap;
 };
 
@@ -87,8 +87,8 @@ static int add_record(struct sender *s, const char *file,
     }
     if (a == BATCHER_TOO_LONG) {
         cl_error("%s:%llu: line of %zu bytes is longer than the batch limit "
-                  "(%zu bytes, see --batch-bytes)", file,
-                  (unsigned long long)r->line, r->len + 1, s->b.limit);
+                 "(%zu bytes, see --batch-bytes)",
+                 file, (unsigned long long)r->line, r->len + 1, s->b.limit);
         return CL_FAIL;
     }
     return 0;
@@ -109,8 +109,9 @@ static int drain(struct sender *s, const char *file, struct batcher_scan *sc,
     }
     if (len - sc->start > s->b.limit) {
         cl_error("%s:%llu: line longer than the batch limit (%zu bytes, see "
-                  "--batch-bytes)%s", file, (unsigned long long)sc->line,
-                  s->b.limit, sc->quoted ? " or an unterminated quoted field" : "");
+                 "--batch-bytes)%s",
+                 file, (unsigned long long)sc->line, s->b.limit,
+                 sc->quoted ? " or an unterminated quoted field" : "");
         return CL_FAIL;
     }
     return 0;
@@ -140,7 +141,8 @@ static int send_file(struct sender *s, const char *file)
         if (n < 0 && errno == EINTR && !cl_stop)
             continue;
         if (n < 0 || cl_stop) {
-            cl_error("reading %s: %s", file, cl_stop ? "interrupted" : strerror(errno));
+            cl_error("reading %s: %s", file,
+                     cl_stop ? "interrupted" : strerror(errno));
             rc = CL_FAIL;
             goto out_close;
         }
@@ -155,7 +157,7 @@ static int send_file(struct sender *s, const char *file)
     switch (batcher_scan_last(&sc, s->rbuf, len, &r)) {
     case -1:
         cl_error("%s:%llu: quoted field not closed at end of file", file,
-                  (unsigned long long)sc.line);
+                 (unsigned long long)sc.line);
         rc = CL_FAIL;
         break;
     case 1:
@@ -197,12 +199,13 @@ static int send_table(struct sender *s, struct cl_table *tb)
         return rc;
     tb->rows = s->rows;
     log_debug("table sent table=%s files=%zu rows=%llu",
-              proto_table_name(s->table), tb->nfiles, (unsigned long long)s->rows);
+              proto_table_name(s->table), tb->nfiles,
+              (unsigned long long)s->rows);
     return send_ctl(s->c, proto_enc_table_end(&s->c->out, s->table, s->rows));
 }
 
-int cl_send_dataset(struct cl_conn *c, struct cl_dataset *ds, size_t batch_bytes,
-                    struct cl_progress *p)
+int cl_send_dataset(struct cl_conn *c, struct cl_dataset *ds,
+                    size_t batch_bytes, struct cl_progress *p)
 {
     struct sender s;
     int i, rc = CL_FAIL;
@@ -212,7 +215,8 @@ int cl_send_dataset(struct cl_conn *c, struct cl_dataset *ds, size_t batch_bytes
     s.p = p;
     s.rcap = batch_bytes + 2 * READ_CHUNK;
     s.rbuf = malloc(s.rcap);
-    if (s.rbuf == NULL || batcher_init(&s.b, batch_bytes, PROTO_BATCH_PREFIX_LEN) != 0) {
+    if (s.rbuf == NULL ||
+        batcher_init(&s.b, batch_bytes, PROTO_BATCH_PREFIX_LEN) != 0) {
         cl_error("out of memory for the send buffers");
         goto out_free;
     }

@@ -42,8 +42,9 @@ static int attempt(const struct cl_session_cfg *cfg, struct cl_dataset *ds,
              (unsigned long long)ds->total_bytes);
     if (batch + PROTO_BATCH_PREFIX_LEN - PROTO_HDR_LEN > c->max_frame) {
         batch = c->max_frame - (PROTO_BATCH_PREFIX_LEN - PROTO_HDR_LEN);
-        cl_warn("batch size lowered to %zu bytes: the gateway's frame cap is %u",
-                batch, c->max_frame);
+        cl_warn(
+            "batch size lowered to %zu bytes: the gateway's frame cap is %u",
+            batch, c->max_frame);
     }
     cl_progress_init(&p, ds->total_bytes, cfg->progress);
     rc = cl_send_dataset(c, ds, batch, &p);
@@ -60,11 +61,15 @@ static void describe(const struct cl_conn *c, int rc, char *out, size_t n)
         snprintf(out, n, "the gateway at %s %s after %d connection attempt%s",
                  c->addr, c->why, c->attempts, c->attempts == 1 ? "" : "s");
     else if (c->session[0])
-        snprintf(out, n, "session %s lost its gateway connection (%s) after "
-                 "%.1f MB sent", c->session, c->why, (double)c->sent / MB);
+        snprintf(out, n,
+                 "session %s lost its gateway connection (%s) after "
+                 "%.1f MB sent",
+                 c->session, c->why, (double)c->sent / MB);
     else
-        snprintf(out, n, "the gateway at %s failed before a session started "
-                 "(%s)", c->addr, c->why);
+        snprintf(out, n,
+                 "the gateway at %s failed before a session started "
+                 "(%s)",
+                 c->addr, c->why);
 }
 
 /* After a failed attempt: 1 to run the session again in delay_ms (logged,
@@ -90,8 +95,8 @@ static int again(const struct cl_conn *c, int rc, int retries, int delay_ms,
     }
     if (sl->attempts > retries) {
         cl_error("giving up after %d session attempt%s (see --session-retries "
-                 "/ SESSION_RETRIES): %s", sl->attempts,
-                 sl->attempts == 1 ? "" : "s", what);
+                 "/ SESSION_RETRIES): %s",
+                 sl->attempts, sl->attempts == 1 ? "" : "s", what);
         return 0;
     }
     cl_warn("%s: running %s again in %.1f s (attempt %d of %d)", what,
@@ -107,8 +112,9 @@ int cl_session_run(const struct cl_session_cfg *cfg, struct cl_dataset *ds,
     struct cl_conn c;
     int rc, delay = RERUN_FIRST_MS;
     int retries = cfg->retries < 0 ? 0
-                : cfg->retries > CL_SESSION_RETRIES_MAX ? CL_SESSION_RETRIES_MAX
-                : cfg->retries;
+                  : cfg->retries > CL_SESSION_RETRIES_MAX
+                      ? CL_SESSION_RETRIES_MAX
+                      : cfg->retries;
 
     memset(sl, 0, sizeof(*sl));
     for (;;) {

@@ -27,11 +27,13 @@ static int parse_long(const char *s, long *out)
 
 static int parse_bool(const char *s, bool *out)
 {
-    if (strcmp(s, "1") == 0 || strcmp(s, "true") == 0 || strcmp(s, "yes") == 0) {
+    if (strcmp(s, "1") == 0 || strcmp(s, "true") == 0 ||
+        strcmp(s, "yes") == 0) {
         *out = true;
         return 0;
     }
-    if (strcmp(s, "0") == 0 || strcmp(s, "false") == 0 || strcmp(s, "no") == 0) {
+    if (strcmp(s, "0") == 0 || strcmp(s, "false") == 0 ||
+        strcmp(s, "no") == 0) {
         *out = false;
         return 0;
     }
@@ -57,8 +59,9 @@ static int cfg_set(const struct cfg_opt *o, const char *val, const char *src)
         return 0;
     case CFG_BOOL:
         if (parse_bool(val, (bool *)o->dst) != 0) {
-            fprintf(stderr, "error: %s: '%s' is not a boolean (0/1/true/false)\n",
-                    src, val);
+            fprintf(stderr,
+                    "error: %s: '%s' is not a boolean (0/1/true/false)\n", src,
+                    val);
             return -1;
         }
         return 0;
@@ -226,7 +229,8 @@ void cfg_log(const struct cfg_opt *opts, size_t n)
         if (o->type == CFG_INT)
             snprintf(val, sizeof(val), "%ld", *(long *)o->dst);
         else if (o->type == CFG_BOOL)
-            snprintf(val, sizeof(val), "%s", *(bool *)o->dst ? "true" : "false");
+            snprintf(val, sizeof(val), "%s",
+                     *(bool *)o->dst ? "true" : "false");
         else if (*(const char **)o->dst == NULL)
             snprintf(val, sizeof(val), "(unset)");
         else if (o->secret)

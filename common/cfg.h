@@ -24,9 +24,9 @@ struct cfg_opt {
     const char *env;  /* e.g. "AMQP_URL"; NULL: flag only */
     const char *flag; /* e.g. "amqp-url" (without dashes); NULL: env only */
     enum cfg_type type;
-    const char *def;  /* default as text; NULL: required (CFG_STR) */
-    long min, max;    /* bounds for CFG_INT */
-    bool secret;      /* masked when logged (URL passwords) */
+    const char *def; /* default as text; NULL: required (CFG_STR) */
+    long min, max;   /* bounds for CFG_INT */
+    bool secret;     /* masked when logged (URL passwords) */
     const char *help;
     void *dst;
 };

@@ -61,7 +61,8 @@ static void on_field(void *s, size_t len, void *data)
     struct csvrows *r = data;
     int n = r->row.nfields;
 
-    if (r->overflow || n >= CSVROWS_MAX_FIELDS || r->used + len > sizeof(r->buf)) {
+    if (r->overflow || n >= CSVROWS_MAX_FIELDS ||
+        r->used + len > sizeof(r->buf)) {
         r->overflow = 1;
         return;
     }

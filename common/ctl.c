@@ -14,8 +14,8 @@
 #include <string.h>
 
 static const char *const type_names[CTL_NTYPES] = {
-    "session_start", "done", "report", "drain",
-    "finish",        "abort", "end",    "shutdown", "hello", "status",
+    "session_start", "done", "report",   "drain", "finish",
+    "abort",         "end",  "shutdown", "hello", "status",
 };
 
 const char *ctl_type_name(enum ctl_type t)
@@ -52,7 +52,8 @@ int ctl_add_rejected(struct ctl_msg *m, const char *name, int64_t n)
             m->rejected[i].n += n;
             return 0;
         }
-    if (m->nrejected >= CTL_MAX_REJECTED || strlen(name) >= sizeof(m->rejected[0].name))
+    if (m->nrejected >= CTL_MAX_REJECTED ||
+        strlen(name) >= sizeof(m->rejected[0].name))
         return -1;
     snprintf(m->rejected[i].name, sizeof(m->rejected[i].name), "%s", name);
     m->rejected[i].n = n;
@@ -70,7 +71,8 @@ int64_t ctl_get_rejected(const struct ctl_msg *m, const char *name)
     return 0;
 }
 
-int ctl_find_flow(const struct ctl_msg *m, const char *queue, const char *stream)
+int ctl_find_flow(const struct ctl_msg *m, const char *queue,
+                  const char *stream)
 {
     int i;
 
@@ -170,8 +172,8 @@ static bool add_int(cJSON *obj, const char *key, int64_t v)
     return true;
 }
 
-static bool add_counts(cJSON *root, const char *key, const struct ctl_count *arr,
-                       int n)
+static bool add_counts(cJSON *root, const char *key,
+                       const struct ctl_count *arr, int n)
 {
     cJSON *obj;
     int i;
@@ -230,7 +232,8 @@ static cJSON *pairs(const struct ctl_msg *m, int first, int n, bool rej)
     return arr;
 }
 
-static bool add_flow(cJSON *arr, const struct ctl_msg *m, const struct ctl_flow *f)
+static bool add_flow(cJSON *arr, const struct ctl_msg *m,
+                     const struct ctl_flow *f)
 {
     cJSON *o = cJSON_CreateObject(), *p;
 
@@ -297,14 +300,17 @@ char *ctl_encode(const struct ctl_msg *m, size_t *len)
     if (root == NULL)
         return NULL;
     ok = cJSON_AddStringToObject(root, "type", ctl_type_name(m->type)) &&
-         add_str(root, "session", m->session) && add_str(root, "stage", m->stage) &&
+         add_str(root, "session", m->session) &&
+         add_str(root, "stage", m->stage) &&
          (m->stage[0] == '\0' ||
           cJSON_AddNumberToObject(root, "replica", m->replica) != NULL) &&
-         cJSON_AddNumberToObject(root, "ts",
-                                 (double)(m->ts_ms ? m->ts_ms : clock_wall_ms())) != NULL &&
+         cJSON_AddNumberToObject(
+             root, "ts", (double)(m->ts_ms ? m->ts_ms : clock_wall_ms())) !=
+             NULL &&
          add_str(root, "reply_to", m->reply_to) &&
-         add_str(root, "status", m->status) && add_str(root, "reason", m->reason) &&
-         add_flows(root, m) && add_counts(root, "rejected", m->rejected, m->nrejected) &&
+         add_str(root, "status", m->status) &&
+         add_str(root, "reason", m->reason) && add_flows(root, m) &&
+         add_counts(root, "rejected", m->rejected, m->nrejected) &&
          add_sessions(root, m);
     if (ok)
         out = cJSON_PrintUnformatted(root);
@@ -330,7 +336,8 @@ static int get_str(const cJSON *root, const char *key, char *dst, size_t n)
  * huge) is not a valid count or id. */
 static bool get_int(const cJSON *it, int64_t max, int64_t *out)
 {
-    if (!cJSON_IsNumber(it) || !(it->valuedouble >= 0 && it->valuedouble <= (double)max) ||
+    if (!cJSON_IsNumber(it) ||
+        !(it->valuedouble >= 0 && it->valuedouble <= (double)max) ||
         it->valuedouble != (double)(int64_t)it->valuedouble)
         return false;
     *out = (int64_t)it->valuedouble;
@@ -371,7 +378,8 @@ static int get_pairs(struct ctl_msg *m, const cJSON *arr, bool rej)
     cJSON_ArrayForEach(it, arr) {
         if (!cJSON_IsArray(it) || cJSON_GetArraySize(it) != 2 ||
             !get_int(cJSON_GetArrayItem(it, 0), IDSET_MAX_SEQ - 1, &a) ||
-            !get_int(cJSON_GetArrayItem(it, 1), rej ? CTL_COUNT_MAX : IDSET_MAX_SEQ - 1, &b))
+            !get_int(cJSON_GetArrayItem(it, 1),
+                     rej ? CTL_COUNT_MAX : IDSET_MAX_SEQ - 1, &b))
             return -1;
         if ((rej ? ctl_add_rej(m, a, b) : ctl_add_range(m, a, b)) != 0)
             return -1;
@@ -465,10 +473,12 @@ static int decode_root(const cJSON *root, struct ctl_msg *m)
         get_str(root, "status", m->status, sizeof(m->status)) ||
         get_str(root, "reason", m->reason, sizeof(m->reason)) ||
         get_flows(m, root) ||
-        get_counts(root, "rejected", m->rejected, &m->nrejected, CTL_MAX_REJECTED) ||
+        get_counts(root, "rejected", m->rejected, &m->nrejected,
+                   CTL_MAX_REJECTED) ||
         get_sessions(m, root))
         return -1;
-    if (m->type != CTL_SHUTDOWN && m->type != CTL_HELLO && m->session[0] == '\0')
+    if (m->type != CTL_SHUTDOWN && m->type != CTL_HELLO &&
+        m->session[0] == '\0')
         return -1;
     if (m->type == CTL_HELLO && m->stage[0] == '\0')
         return -1;

@@ -75,10 +75,10 @@ struct ctl_rej {
 struct ctl_flow {
     char queue[64];
     char stream[48];
-    int64_t n;    /* done/finish: messages in the flow (ids 0..n-1); else -1 */
-    int range0;   /* report: ranges[range0 .. range0 + nranges) */
+    int64_t n;  /* done/finish: messages in the flow (ids 0..n-1); else -1 */
+    int range0; /* report: ranges[range0 .. range0 + nranges) */
     int nranges;
-    int rej0;     /* report: rejs[rej0 .. rej0 + nrej) */
+    int rej0; /* report: rejs[rej0 .. rej0 + nrej) */
     int nrej;
 };
 
@@ -123,7 +123,8 @@ int ctl_add_rejected(struct ctl_msg *m, const char *name, int64_t n);
 int64_t ctl_get_rejected(const struct ctl_msg *m, const char *name);
 
 /* Index of flow (queue, stream), or -1. */
-int ctl_find_flow(const struct ctl_msg *m, const char *queue, const char *stream);
+int ctl_find_flow(const struct ctl_msg *m, const char *queue,
+                  const char *stream);
 
 /* Declares flow (queue, stream) with n messages (done/finish). Declaring it
  * again sets n again. Returns 0, or -1 when full or a name is too long. */

@@ -41,16 +41,19 @@
     XX(MW_STALE, CS_ERR_BASE_MW - 8, "delivery tag predates a reconnect")      \
     XX(MW_LOST, CS_ERR_BASE_MW - 50, "connection lost (being restored)")       \
     XX(MW_REFUSED, CS_ERR_BASE_MW - 51, "login refused by the broker")         \
-    XX(WK_REPLICA_TAKEN, CS_ERR_BASE_WORKER - 1, "replica index held by "      \
-                                                 "another process")            \
+    XX(WK_REPLICA_TAKEN, CS_ERR_BASE_WORKER - 1,                               \
+       "replica index held by "                                                \
+       "another process")                                                      \
     XX(WK_INIT, CS_ERR_BASE_WORKER - 2, "the worker kind failed to start")     \
-    XX(WK_REPLAY_EMIT, CS_ERR_BASE_WORKER - 3, "a stateful kind emitted "      \
-                                               "while its log was replayed")   \
+    XX(WK_REPLAY_EMIT, CS_ERR_BASE_WORKER - 3,                                 \
+       "a stateful kind emitted "                                              \
+       "while its log was replayed")                                           \
     XX(WK_NO_COUNT, CS_ERR_BASE_WORKER - 4, "finish lacks an input count")     \
     XX(WK_BAD_DEST, CS_ERR_BASE_WORKER - 5, "no such output stage or shard")   \
     XX(WK_BAD_CONTROL, CS_ERR_BASE_WORKER - 6, "control message too large")    \
-    XX(COORD_EMIT, CS_ERR_BASE_COORD - 1, "the coordinator could not emit a "  \
-                                          "control message")
+    XX(COORD_EMIT, CS_ERR_BASE_COORD - 1,                                      \
+       "the coordinator could not emit a "                                     \
+       "control message")
 
 enum cs_err {
     CS_OK = 0,

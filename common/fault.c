@@ -14,7 +14,7 @@
 
 struct point {
     char name[64];
-    long at;   /* die at this hit (1-based) */
+    long at; /* die at this hit (1-based) */
     long hits;
 };
 
@@ -62,8 +62,10 @@ int fault_init(void)
     for (s = spec; *s; s = comma ? comma + 1 : s + strlen(s)) {
         comma = strchr(s, ',');
         if (parse_one(s, comma ? (size_t)(comma - s) : strlen(s)) != 0) {
-            fprintf(stderr, "error: CS_FAULT '%s': expected point[:n][,point[:n]...] "
-                    "with n >= 1\n", spec);
+            fprintf(stderr,
+                    "error: CS_FAULT '%s': expected point[:n][,point[:n]...] "
+                    "with n >= 1\n",
+                    spec);
             npoints = 0;
             return -1;
         }
@@ -79,17 +81,19 @@ void fault_hit(const char *point)
     int i;
 
     for (i = 0; i < npoints; i++) {
-        if (strcmp(points[i].name, point) != 0 || ++points[i].hits != points[i].at)
+        if (strcmp(points[i].name, point) != 0 ||
+            ++points[i].hits != points[i].at)
             continue;
         /* One write(2): stdio may hold buffered log lines, and a real crash
          * would lose them too. */
         char line[160];
-        int n = snprintf(line, sizeof(line), "FAULT: crash point %s hit %ld: "
-                         "killing myself (pid %ld)\n", point, points[i].hits,
-                         (long)getpid());
+        int n = snprintf(line, sizeof(line),
+                         "FAULT: crash point %s hit %ld: "
+                         "killing myself (pid %ld)\n",
+                         point, points[i].hits, (long)getpid());
 
         if (n > 0 && write(STDERR_FILENO, line, (size_t)n) < 0)
             n = 0;
-        raise(SIGKILL);
+        (void)raise(SIGKILL);
     }
 }

@@ -66,7 +66,8 @@ static bool two(const char *s, int *out)
 
 static bool parse_date(const char *s, int *y, int *m, int *d)
 {
-    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    static const int mdays[12] = {31, 29, 31, 30, 31, 30,
+                                  31, 31, 30, 31, 30, 31};
     int hi, lo;
 
     if (s[4] != '-' || s[7] != '-' || !two(s, &hi) || !two(s + 2, &lo) ||
@@ -75,7 +76,8 @@ static bool parse_date(const char *s, int *y, int *m, int *d)
     *y = hi * 100 + lo;
     if (*m < 1 || *m > 12 || *d < 1 || *d > mdays[*m - 1])
         return false;
-    if (*m == 2 && *d == 29 && !((*y % 4 == 0 && *y % 100 != 0) || *y % 400 == 0))
+    if (*m == 2 && *d == 29 &&
+        !((*y % 4 == 0 && *y % 100 != 0) || *y % 400 == 0))
         return false;
     return true;
 }

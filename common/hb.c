@@ -21,7 +21,7 @@
 struct hb {
     char name[HB_NAME_MAX];
     char host[HB_NAME_MAX];
-    char *addrs;   /* MONITOR_ADDRS copy, NULL: disabled */
+    char *addrs; /* MONITOR_ADDRS copy, NULL: disabled */
     int fd;
     int64_t interval_ms, last_ms, resolved_ms;
     uint64_t seq;
@@ -119,7 +119,8 @@ static void resolve(struct hb *h)
     if (copy == NULL)
         return;
     h->nto = 0;
-    for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save))
+    for (item = strtok_r(copy, ",", &save); item;
+         item = strtok_r(NULL, ",", &save))
         if (resolve_one(h, item) != 0)
             log_debug("monitor address '%s' does not resolve (yet)", item);
     free(copy);
@@ -181,7 +182,8 @@ int hb_parse(const char *buf, size_t len, struct hb_msg *m)
     line[len] = '\0';
     memset(m, 0, sizeof(*m));
     if (sscanf(line, "CSHB1 %63s %ld %63s %llu %7s", m->name, &m->pid, m->host,
-               &seq, state) != 5 || m->pid <= 0)
+               &seq, state) != 5 ||
+        m->pid <= 0)
         return -1;
     m->seq = seq;
     if (strcmp(state, "bye") == 0)

@@ -172,8 +172,8 @@ bool idset_is_prefix(const struct idset *s, int64_t n)
     for (i = 0; i < full; i++)
         if (s->words[i] != ~UINT64_C(0))
             return false;
-    return rest == 0 || (s->words[full] & bit_span(0, rest - 1)) ==
-                            bit_span(0, rest - 1);
+    return rest == 0 ||
+           (s->words[full] & bit_span(0, rest - 1)) == bit_span(0, rest - 1);
 }
 
 /* First seq >= from whose bit equals `set`, or nwords * 64 if none. */
@@ -184,7 +184,8 @@ static int64_t find_bit(const struct idset *s, int64_t from, bool set)
 
     if (i >= s->nwords)
         return (int64_t)s->nwords * WORD_BITS;
-    w = (set ? s->words[i] : ~s->words[i]) & (~UINT64_C(0) << (from % WORD_BITS));
+    w = (set ? s->words[i] : ~s->words[i]) &
+        (~UINT64_C(0) << (from % WORD_BITS));
     while (w == 0) {
         if (++i == s->nwords)
             return (int64_t)s->nwords * WORD_BITS;

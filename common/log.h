@@ -10,7 +10,12 @@
 #ifndef CS_LOG_H
 #define CS_LOG_H
 
-enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
+enum log_level {
+    LOG_ERROR = 0,
+    LOG_WARN = 1,
+    LOG_INFO = 2,
+    LOG_DEBUG = 3
+};
 
 /* Sets the component name (borrowed: must outlive the process, e.g. a
  * literal) and reads LOG_LEVEL. Returns 0, or -1 if LOG_LEVEL is invalid

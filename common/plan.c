@@ -78,7 +78,8 @@ static int parse_item(struct plan *p, const char *item, size_t len, char *err,
 
     if (eq == NULL || (size_t)(eq - item) >= sizeof(name) ||
         len - (size_t)(eq - item) - 1 >= sizeof(num)) {
-        snprintf(err, errsz, "replica spec item '%.*s' is not stage=N", (int)len, item);
+        snprintf(err, errsz, "replica spec item '%.*s' is not stage=N",
+                 (int)len, item);
         return -1;
     }
     memcpy(name, item, (size_t)(eq - item));

@@ -43,8 +43,7 @@ enum plan_stage_id {
  * them. */
 #define PLAN_TABLE_ID(id, name) PLAN_T_##id,
 enum plan_table {
-    CS_TABLES(PLAN_TABLE_ID)
-    PLAN_NTABLES,
+    CS_TABLES(PLAN_TABLE_ID) PLAN_NTABLES,
 };
 #undef PLAN_TABLE_ID
 
@@ -93,9 +92,9 @@ unsigned plan_shard_u64(uint64_t key, int n);
 unsigned plan_shard_session(const char *session, int n);
 
 /* Exchange/queue/routing names of the control plane. */
-#define PLAN_CONTROL_EXCHANGE "cs.control"  /* direct: key = stage or "all" */
-#define PLAN_COORD_QUEUE "coordinator"      /* via the default exchange */
-#define PLAN_RESULTS_EXCHANGE "cs.results"  /* direct: key = gateway id */
+#define PLAN_CONTROL_EXCHANGE "cs.control" /* direct: key = stage or "all" */
+#define PLAN_COORD_QUEUE "coordinator"     /* via the default exchange */
+#define PLAN_RESULTS_EXCHANGE "cs.results" /* direct: key = gateway id */
 #define PLAN_CONTROL_ALL "all"
 
 #endif

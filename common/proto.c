@@ -16,33 +16,54 @@ static const char *const table_names[PROTO_NTABLES] = {CS_TABLES(CS_NAME_STR)};
 const char *proto_strerror(int err)
 {
     switch (err) {
-    case PROTO_OK: return "ok";
-    case PROTO_ERR_TRUNCATED: return "truncated payload";
-    case PROTO_ERR_TOO_BIG: return "frame larger than the size cap";
-    case PROTO_ERR_TYPE: return "unknown frame type";
-    case PROTO_ERR_MALFORMED: return "malformed frame";
-    case PROTO_ERR_VERSION: return "unsupported protocol version";
-    case PROTO_ERR_MAGIC: return "bad magic (not a coffee-stream client)";
-    case PROTO_ERR_NOMEM: return "out of memory";
-    case PROTO_ERR_ARG: return "argument out of range";
-    default: return "unknown error";
+    case PROTO_OK:
+        return "ok";
+    case PROTO_ERR_TRUNCATED:
+        return "truncated payload";
+    case PROTO_ERR_TOO_BIG:
+        return "frame larger than the size cap";
+    case PROTO_ERR_TYPE:
+        return "unknown frame type";
+    case PROTO_ERR_MALFORMED:
+        return "malformed frame";
+    case PROTO_ERR_VERSION:
+        return "unsupported protocol version";
+    case PROTO_ERR_MAGIC:
+        return "bad magic (not a coffee-stream client)";
+    case PROTO_ERR_NOMEM:
+        return "out of memory";
+    case PROTO_ERR_ARG:
+        return "argument out of range";
+    default:
+        return "unknown error";
     }
 }
 
 const char *proto_type_name(uint8_t type)
 {
     switch (type) {
-    case PROTO_HELLO: return "HELLO";
-    case PROTO_WELCOME: return "WELCOME";
-    case PROTO_ERROR: return "ERROR";
-    case PROTO_TABLE_BEGIN: return "TABLE_BEGIN";
-    case PROTO_BATCH: return "BATCH";
-    case PROTO_TABLE_END: return "TABLE_END";
-    case PROTO_DATA_END: return "DATA_END";
-    case PROTO_RESULT: return "RESULT";
-    case PROTO_RESULT_END: return "RESULT_END";
-    case PROTO_STATUS: return "STATUS";
-    default: return "?";
+    case PROTO_HELLO:
+        return "HELLO";
+    case PROTO_WELCOME:
+        return "WELCOME";
+    case PROTO_ERROR:
+        return "ERROR";
+    case PROTO_TABLE_BEGIN:
+        return "TABLE_BEGIN";
+    case PROTO_BATCH:
+        return "BATCH";
+    case PROTO_TABLE_END:
+        return "TABLE_END";
+    case PROTO_DATA_END:
+        return "DATA_END";
+    case PROTO_RESULT:
+        return "RESULT";
+    case PROTO_RESULT_END:
+        return "RESULT_END";
+    case PROTO_STATUS:
+        return "STATUS";
+    default:
+        return "?";
     }
 }
 
@@ -496,7 +517,8 @@ static int wr_end(struct wr *w)
     return 0;
 }
 
-int proto_enc_hello(struct proto_buf *b, uint16_t version, const char *client_name)
+int proto_enc_hello(struct proto_buf *b, uint16_t version,
+                    const char *client_name)
 {
     struct wr w;
 
@@ -507,8 +529,8 @@ int proto_enc_hello(struct proto_buf *b, uint16_t version, const char *client_na
     return wr_end(&w);
 }
 
-int proto_enc_welcome(struct proto_buf *b, uint16_t version, const char *session,
-                      uint32_t max_frame)
+int proto_enc_welcome(struct proto_buf *b, uint16_t version,
+                      const char *session, uint32_t max_frame)
 {
     struct wr w;
 
@@ -660,13 +682,13 @@ int proto_enc_result_end(struct proto_buf *b, uint8_t status,
                          const uint64_t rejected[PROTO_NTABLES])
 {
     struct wr w;
-    uint8_t t;
+    int t;
 
     wr_begin(&w, b, PROTO_RESULT_END);
     wr_u8(&w, status);
     wr_u8(&w, PROTO_NTABLES);
     for (t = 0; t < PROTO_NTABLES; t++) {
-        wr_u8(&w, t);
+        wr_u8(&w, (uint8_t)t);
         wr_u64(&w, rejected ? rejected[t] : 0);
     }
     return wr_end(&w);

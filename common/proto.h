@@ -24,17 +24,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_MAGIC "CSTR"      /* first 4 bytes of a HELLO payload */
-#define PROTO_VERSION 2         /* the newest version spoken */
-#define PROTO_VERSION_MIN 1     /* the oldest still accepted */
-#define PROTO_HDR_LEN 5         /* u32 length + u8 type */
+#define PROTO_MAGIC "CSTR"  /* first 4 bytes of a HELLO payload */
+#define PROTO_VERSION 2     /* the newest version spoken */
+#define PROTO_VERSION_MIN 1 /* the oldest still accepted */
+#define PROTO_HDR_LEN 5     /* u32 length + u8 type */
 #define PROTO_MAX_FRAME_DEFAULT (8u << 20) /* payload cap, bytes */
 #define PROTO_MAX_FRAME_MIN 4096u
 #define PROTO_MAX_FRAME_LIMIT (256u << 20)
 
-#define PROTO_NAME_MAX 63       /* client name, result file name */
-#define PROTO_SESSION_LEN 36    /* UUID text */
-#define PROTO_TEXT_MAX 1023     /* error text */
+#define PROTO_NAME_MAX 63        /* client name, result file name */
+#define PROTO_SESSION_LEN 36     /* UUID text */
+#define PROTO_TEXT_MAX 1023      /* error text */
 #define PROTO_NTABLES CS_NTABLES /* table ids 0..4, see enum proto_table */
 
 /* BATCH head: header + u8 table + u32 rows; the CSV bytes follow. */
@@ -83,7 +83,7 @@ enum proto_err {
     PROTO_ERR_VERSION = -5,   /* HELLO of another protocol version */
     PROTO_ERR_MAGIC = -6,     /* HELLO without the magic */
     PROTO_ERR_NOMEM = -7,
-    PROTO_ERR_ARG = -8,       /* encoder argument out of range */
+    PROTO_ERR_ARG = -8, /* encoder argument out of range */
 };
 
 /* A whole frame; payload points into the decoder's buffer. */
@@ -146,7 +146,7 @@ struct proto_decoder {
     uint8_t *buf;
     size_t cap, start, end; /* unconsumed bytes are buf[start, end) */
     uint32_t max_payload;
-    int err;                /* sticky error */
+    int err; /* sticky error */
 };
 
 /* Initializes an empty decoder accepting payloads up to max_payload bytes
@@ -200,11 +200,13 @@ void proto_buf_reset(struct proto_buf *b); /* len = 0, keeps the memory */
 
 /* Each appends one whole frame to b. Returns 0, PROTO_ERR_ARG (a string or
  * payload too long, a table id out of range) or PROTO_ERR_NOMEM. */
-int proto_enc_hello(struct proto_buf *b, uint16_t version, const char *client_name)
+int proto_enc_hello(struct proto_buf *b, uint16_t version,
+                    const char *client_name)
     __attribute__((warn_unused_result));
 /* WELCOME answers with the version the session will speak (the client's). */
-int proto_enc_welcome(struct proto_buf *b, uint16_t version, const char *session,
-                      uint32_t max_frame) __attribute__((warn_unused_result));
+int proto_enc_welcome(struct proto_buf *b, uint16_t version,
+                      const char *session, uint32_t max_frame)
+    __attribute__((warn_unused_result));
 int proto_enc_error(struct proto_buf *b, uint16_t code, const char *text)
     __attribute__((warn_unused_result)); /* text is cut at PROTO_TEXT_MAX */
 int proto_enc_table_begin(struct proto_buf *b, uint8_t table)
@@ -239,8 +241,8 @@ size_t proto_result_overhead(size_t name_len);
 
 /* ---- names ---- */
 
-const char *proto_strerror(int err);       /* static text */
-const char *proto_type_name(uint8_t type); /* "BATCH", ... or "?" */
+const char *proto_strerror(int err);         /* static text */
+const char *proto_type_name(uint8_t type);   /* "BATCH", ... or "?" */
 const char *proto_table_name(uint8_t table); /* "transactions", ... or NULL */
 int proto_table_by_name(const char *name);   /* id or -1 */
 

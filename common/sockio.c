@@ -133,7 +133,8 @@ int sockio_listen(const char *addr, const char *port, int backlog)
             continue;
         }
         if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
-            bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, backlog) == 0) {
+            bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+            listen(fd, backlog) == 0) {
             rc = fd;
             break;
         }
@@ -154,7 +155,8 @@ int sockio_send_all(int fd, const void *p, size_t n)
         if (w < 0) {
             if (errno == EINTR)
                 continue;
-            return (errno == EAGAIN || errno == EWOULDBLOCK) ? -ETIMEDOUT : -errno;
+            return (errno == EAGAIN || errno == EWOULDBLOCK) ? -ETIMEDOUT
+                                                             : -errno;
         }
         c += w;
         n -= (size_t)w;
@@ -175,7 +177,8 @@ int sockio_sendv_all(int fd, struct iovec *iov, int iovcnt)
         if (w < 0) {
             if (errno == EINTR)
                 continue;
-            return (errno == EAGAIN || errno == EWOULDBLOCK) ? -ETIMEDOUT : -errno;
+            return (errno == EAGAIN || errno == EWOULDBLOCK) ? -ETIMEDOUT
+                                                             : -errno;
         }
         while (iovcnt > 0 && (size_t)w >= iov->iov_len) {
             w -= (ssize_t)iov->iov_len;

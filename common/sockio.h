@@ -14,9 +14,8 @@
 
 /* Splits "host:port" or "[v6addr]:port" into host and port (copied).
  * Returns 0 or -EINVAL. */
-int sockio_split_hostport(const char *s, char *host, size_t hostsz,
-                          char *port, size_t portsz)
-    __attribute__((warn_unused_result));
+int sockio_split_hostport(const char *s, char *host, size_t hostsz, char *port,
+                          size_t portsz) __attribute__((warn_unused_result));
 
 /* Connects to host:port (any address family), giving up on each address
  * after timeout_ms. Returns a blocking socket with TCP_NODELAY, or a

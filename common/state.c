@@ -21,7 +21,8 @@ int state_check_fsync(const char *fsync)
     return -1;
 }
 
-struct wal_dir *state_open(const char *root, const char *name, const char *fsync)
+struct wal_dir *state_open(const char *root, const char *name,
+                           const char *fsync)
 {
     char path[4096];
     enum wal_fsync mode = WAL_FSYNC_BATCH;
@@ -39,13 +40,15 @@ struct wal_dir *state_open(const char *root, const char *name, const char *fsync
     if (d == NULL && err == -EWOULDBLOCK)
         log_error("state directory %s is locked by another running process "
                   "with the same identity (a second replica with the same "
-                  "index?)", path);
+                  "index?)",
+                  path);
     else if (d == NULL)
         log_error("cannot open state directory %s: %s (CS_STATE_DIR)", path,
                   strerror(-err));
     else if (mode == WAL_FSYNC_NONE)
         log_warn("state directory %s: CS_FSYNC=none, nothing is logged: a "
-                 "crash of this process loses its sessions", path);
+                 "crash of this process loses its sessions",
+                 path);
     else
         log_info("state directory %s fsync=%s", path, wal_fsync_name(mode));
     return d;

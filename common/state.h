@@ -18,13 +18,24 @@
 
 /* The two cfg_opt rows every stateful process offers. */
 #define STATE_CFG_OPTS(dir_dst, fsync_dst)                                     \
-    {"CS_STATE_DIR", "state-dir", CFG_STR, STATE_DIR_DEFAULT, 0, 0, false,     \
+    {"CS_STATE_DIR",                                                           \
+     "state-dir",                                                              \
+     CFG_STR,                                                                  \
+     STATE_DIR_DEFAULT,                                                        \
+     0,                                                                        \
+     0,                                                                        \
+     false,                                                                    \
      "directory for write-ahead logs (a subdirectory per process, locked)",    \
      (dir_dst)},                                                               \
-    {"CS_FSYNC", "fsync", CFG_STR, STATE_FSYNC_DEFAULT, 0, 0, false,           \
-     "log durability: batch (one fdatasync per ack batch), always (per "       \
-     "message), off (no fdatasync: survives a process crash, not a machine "   \
-     "crash), none (no log: no crash recovery; benchmarks only)", (fsync_dst)}
+    {                                                                          \
+        "CS_FSYNC", "fsync", CFG_STR, STATE_FSYNC_DEFAULT, 0, 0, false,        \
+            "log durability: batch (one fdatasync per ack batch), always "     \
+            "(per "                                                            \
+            "message), off (no fdatasync: survives a process crash, not a "    \
+            "machine "                                                         \
+            "crash), none (no log: no crash recovery; benchmarks only)",       \
+            (fsync_dst)                                                        \
+    }
 
 struct wal_dir;
 
@@ -33,6 +44,7 @@ int state_check_fsync(const char *fsync);
 
 /* Opens (creating, locking) <root>/<name>. Logs why and returns NULL on
  * failure (another process holds it, no permission, disk full...). */
-struct wal_dir *state_open(const char *root, const char *name, const char *fsync);
+struct wal_dir *state_open(const char *root, const char *name,
+                           const char *fsync);
 
 #endif

@@ -23,14 +23,14 @@
 #include <string.h>
 
 struct tombs {
-    size_t cap;              /* ring size */
-    size_t n;                /* ids in the ring */
-    size_t head;             /* ring slot of the oldest id */
+    size_t cap;                /* ring size */
+    size_t n;                  /* ids in the ring */
+    size_t head;               /* ring slot of the oldest id */
     char (*ids)[TOMBS_ID_MAX]; /* ring of NUL-terminated ids */
-    uint64_t *hash;          /* hash of ids[i] */
-    size_t *table;           /* ring slot + 1, or 0 when empty */
-    size_t mask;             /* table size - 1 (a power of two) */
-    struct wal *log;         /* NULL until tombs_load */
+    uint64_t *hash;            /* hash of ids[i] */
+    size_t *table;             /* ring slot + 1, or 0 when empty */
+    size_t mask;               /* table size - 1 (a power of two) */
+    struct wal *log;           /* NULL until tombs_load */
 };
 
 /* FNV-1a, then a multiply-xorshift: ids are UUIDs, but nothing checks

@@ -43,7 +43,8 @@ bool tombs_has(const struct tombs *t, const char *id);
  * attached, the id is appended to the log and synced (as the directory's
  * fsync mode says) before this returns. Returns 0 or -errno; on a log error
  * the id is still remembered in memory. */
-int tombs_add(struct tombs *t, const char *id) __attribute__((warn_unused_result));
+int tombs_add(struct tombs *t, const char *id)
+    __attribute__((warn_unused_result));
 
 /* Number of ids remembered (<= cap). */
 size_t tombs_count(const struct tombs *t);

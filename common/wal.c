@@ -25,10 +25,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define WAL_HDR 8                  /* file header size */
-#define WAL_FRAME 8                /* len:u32le crc:u32le */
-#define WAL_BUF_MAX (1u << 20)     /* write to the kernel above this */
-#define WAL_BUF_MIN (64u << 10)    /* first buffer (and replay read size) */
+#define WAL_HDR 8               /* file header size */
+#define WAL_FRAME 8             /* len:u32le crc:u32le */
+#define WAL_BUF_MAX (1u << 20)  /* write to the kernel above this */
+#define WAL_BUF_MIN (64u << 10) /* first buffer (and replay read size) */
 #define WAL_SUFFIX ".wal"
 #define WAL_TMP_SUFFIX ".wal.tmp"
 #define WAL_FNAME_MAX (WAL_NAME_MAX + sizeof(WAL_TMP_SUFFIX))
@@ -113,8 +113,9 @@ static void close_quiet(int fd)
 
 static bool valid_name(const char *name)
 {
-    size_t n = strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                            "0123456789._-");
+    size_t n =
+        strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "0123456789._-");
 
     return n > 0 && n <= WAL_NAME_MAX && name[n] == '\0';
 }
@@ -122,10 +123,7 @@ static bool valid_name(const char *name)
 /* "<name><suffix>" into out[WAL_FNAME_MAX]; name must be valid. */
 static void make_fname(char *out, const char *name, const char *suffix)
 {
-    size_t n = strlen(name);
-
-    memcpy(out, name, n);
-    memcpy(out + n, suffix, strlen(suffix) + 1);
+    snprintf(out, WAL_FNAME_MAX, "%s%s", name, suffix);
 }
 
 static struct wal *find_log(const struct wal_dir *d, const char *name)
@@ -262,7 +260,8 @@ static bool log_name_of(const char *fname, char *out)
 {
     size_t n = strlen(fname), sl = strlen(WAL_SUFFIX);
 
-    if (n <= sl || n - sl > WAL_NAME_MAX || strcmp(fname + n - sl, WAL_SUFFIX))
+    if (n <= sl || n - sl > WAL_NAME_MAX ||
+        strcmp(fname + n - sl, WAL_SUFFIX) != 0)
         return false;
     memcpy(out, fname, n - sl);
     out[n - sl] = '\0';
@@ -382,9 +381,8 @@ static int read_header(struct reader *r, uint64_t size)
 /* Passes the good records to fn; st->bytes ends at the first bad one and
  * *bad says why (NULL: the file is clean). Returns 0, fn's value or -errno. */
 static int replay_records(struct reader *r, uint64_t size,
-                          int (*fn)(void *, const uint8_t *, size_t),
-                          void *arg, struct wal_replay_stats *st,
-                          const char **bad)
+                          int (*fn)(void *, const uint8_t *, size_t), void *arg,
+                          struct wal_replay_stats *st, const char **bad)
 {
     uint64_t pos = WAL_HDR;
 
@@ -429,9 +427,8 @@ static int replay_records(struct reader *r, uint64_t size,
 
 /* Cuts the file after st->bytes, so appends continue after the last good
  * record instead of behind garbage that would hide them. */
-static int cut_tail(struct wal_dir *d, int fd, const char *fname,
-                    uint64_t size, struct wal_replay_stats *st,
-                    const char *why)
+static int cut_tail(struct wal_dir *d, int fd, const char *fname, uint64_t size,
+                    struct wal_replay_stats *st, const char *why)
 {
     int rc;
 
@@ -444,8 +441,7 @@ static int cut_tail(struct wal_dir *d, int fd, const char *fname,
     log_warn("wal: cut the bad tail of a log path=%s/%s reason=\"%s\" "
              "records=%llu kept=%llu cut=%llu",
              d->path, fname, why, (unsigned long long)st->records,
-             (unsigned long long)st->bytes,
-             (unsigned long long)st->truncated);
+             (unsigned long long)st->bytes, (unsigned long long)st->truncated);
     return 0;
 }
 
@@ -535,7 +531,7 @@ static int flush(struct wal *w)
     w->len = 0;
     w->unsynced = true;
     /* a huge record does not pin a huge buffer for the process lifetime */
-    if (w->cap > 4 * WAL_BUF_MAX) {
+    if (w->cap > (size_t)4 * WAL_BUF_MAX) {
         free(w->buf);
         w->buf = NULL;
         w->cap = 0;
@@ -776,7 +772,8 @@ static int write_records(struct wal *t,
 }
 
 int wal_rewrite(struct wal_dir *d, const char *name,
-                int (*next)(void *arg, const void **rec, size_t *len), void *arg)
+                int (*next)(void *arg, const void **rec, size_t *len),
+                void *arg)
 {
     char tmp[WAL_FNAME_MAX], fname[WAL_FNAME_MAX];
     struct wal t;
@@ -790,8 +787,8 @@ int wal_rewrite(struct wal_dir *d, const char *name,
     make_fname(fname, name, WAL_SUFFIX);
     memset(&t, 0, sizeof(t));
     t.d = d;
-    t.fd = openat(d->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                  0644);
+    t.fd =
+        openat(d->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (t.fd < 0)
         return -errno;
     rc = write_records(&t, next, arg);

@@ -47,7 +47,12 @@
 #define WAL_MAX_RECORD (256u << 20) /* larger records are refused / corrupt */
 #define WAL_NAME_MAX 96             /* longest log name (without ".wal") */
 
-enum wal_fsync { WAL_FSYNC_BATCH = 0, WAL_FSYNC_ALWAYS, WAL_FSYNC_OFF, WAL_FSYNC_NONE };
+enum wal_fsync {
+    WAL_FSYNC_BATCH = 0,
+    WAL_FSYNC_ALWAYS,
+    WAL_FSYNC_OFF,
+    WAL_FSYNC_NONE
+};
 
 /* Parses "batch" | "always" | "off" | "none"; returns 0 or -1. */
 int wal_fsync_parse(const char *s, enum wal_fsync *out);
@@ -78,8 +83,8 @@ int wal_dir_list(struct wal_dir *d, int (*fn)(void *arg, const char *name),
 bool wal_exists(struct wal_dir *d, const char *name);
 
 struct wal_replay_stats {
-    uint64_t records;   /* good records passed to fn */
-    uint64_t bytes;     /* bytes of the good part of the file, header included */
+    uint64_t records; /* good records passed to fn */
+    uint64_t bytes;   /* bytes of the good part of the file, header included */
     uint64_t truncated; /* bytes cut off the tail (torn or corrupt) */
 };
 
@@ -128,7 +133,7 @@ int wal_remove(struct wal_dir *d, const char *name)
  * over the old file, directory fsynced. The log must not be open. Used to
  * compact logs (e.g. tombstones). Returns 0 or -errno. */
 int wal_rewrite(struct wal_dir *d, const char *name,
-                int (*next)(void *arg, const void **rec, size_t *len), void *arg)
-    __attribute__((warn_unused_result));
+                int (*next)(void *arg, const void **rec, size_t *len),
+                void *arg) __attribute__((warn_unused_result));
 
 #endif

@@ -56,6 +56,7 @@ struct coord *coord_create(const struct plan *p, struct tombs *tombs)
         return NULL;
     c->plan = *p;
     c->started_ms = clock_wall_ms();
+    // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
     c->buckets = calloc(INITIAL_BUCKETS, sizeof(*c->buckets));
     c->nbuckets = INITIAL_BUCKETS;
     c->out = malloc(sizeof(*c->out));
@@ -126,7 +127,8 @@ static void begin_call(struct coord *c, coord_emit_fn fn, void *arg)
     c->emit_failed = false;
 }
 
-static void send_drain(struct coord *c, const struct session *ss, const char *key)
+static void send_drain(struct coord *c, const struct session *ss,
+                       const char *key)
 {
     ctl_init(c->out, CTL_DRAIN, ss->id);
     coord_emit(c, key, c->out);
@@ -149,7 +151,8 @@ static void send_finish(struct coord *c, const struct session *ss, int s,
 
         for (u = 0; u < PLAN_NSTAGES; u++)
             n += ss->st[u].rejected[t];
-        if (n != 0 && ctl_add_rejected(m, plan_table_name((enum plan_table)t), n) != 0)
+        if (n != 0 &&
+            ctl_add_rejected(m, plan_table_name((enum plan_table)t), n) != 0)
             log_error("eof session=%s rejected counts do not fit", ss->id);
     }
     for (i = 0; i < ss->nflows; i++) {
@@ -172,12 +175,14 @@ static void violation(struct coord *c, const struct session *ss, struct flow *f,
         return;
     f->violated = true;
     c->stats.violations++;
-    log_error("eof session=%s queue=%s stream=%s %s (ids=%" PRId64 " max=%" PRId64
-              " expected=%" PRId64 ")", ss->id, c->qname[f->q], f->stream, what,
-              idset_count(&f->ids), idset_max(&f->ids), f->expected);
+    log_error("eof session=%s queue=%s stream=%s %s (ids=%" PRId64
+              " max=%" PRId64 " expected=%" PRId64 ")",
+              ss->id, c->qname[f->q], f->stream, what, idset_count(&f->ids),
+              idset_max(&f->ids), f->expected);
 }
 
-static void check_flow(struct coord *c, const struct session *ss, struct flow *f)
+static void check_flow(struct coord *c, const struct session *ss,
+                       struct flow *f)
 {
     if (f->expected >= 0 && idset_max(&f->ids) >= f->expected)
         violation(c, ss, f, "processed ids beyond the expected count");
@@ -206,7 +211,8 @@ static bool balanced(struct coord *c, struct session *ss, int s)
             continue;
         if (f->expected < 0) {
             if (idset_count(&f->ids) > 0)
-                violation(c, ss, f, "ids processed for a flow no upstream declared");
+                violation(c, ss, f,
+                          "ids processed for a flow no upstream declared");
             return false;
         }
         if (!idset_is_prefix(&f->ids, f->expected))
@@ -253,8 +259,8 @@ static void enter_finishing(struct coord *c, struct session *ss, int s)
     ss->st[s].state = COORD_FINISHING;
     ss->st[s].since_ms = coord_now(c);
     log_info("eof session=%s stage=%s processed=%" PRId64 "/%" PRId64
-             " released: finish replicas=%d", ss->id, stage_name(s), done,
-             expected, c->plan.replicas[s]);
+             " released: finish replicas=%d",
+             ss->id, stage_name(s), done, expected, c->plan.replicas[s]);
     send_finish(c, ss, s, stage_name(s));
 }
 
@@ -265,7 +271,8 @@ static void enter_complete(struct coord *c, struct session *ss, int s)
              stage_name(s), coord_now(c) - ss->start_ms);
 }
 
-static bool dones_complete(const struct coord *c, const struct session *ss, int s)
+static bool dones_complete(const struct coord *c, const struct session *ss,
+                           int s)
 {
     uint64_t done = ss->st[s].done;
 
@@ -315,8 +322,8 @@ static struct session *session_for(struct coord *c, const struct ctl_msg *in,
     if (csess_tombstoned(c, in->session)) {
         c->stats.ignored++;
         log_info("eof session=%s stage=%s replica=%d late %s for an ended "
-                 "session ignored", in->session, in->stage, in->replica,
-                 ctl_type_name(in->type));
+                 "session ignored",
+                 in->session, in->stage, in->replica, ctl_type_name(in->type));
         return NULL;
     }
     ss = csess_new(c, in->session, coord_now(c));
@@ -338,9 +345,10 @@ static int sender_stage(struct coord *c, const struct ctl_msg *in)
 
     if (s < 0 || in->replica < 0 || in->replica >= c->plan.replicas[s]) {
         c->stats.ignored++;
-        log_warn("eof session=%s %s from stage='%s' replica=%d ignored: no such "
-                 "replica", in->session, ctl_type_name(in->type), in->stage,
-                 in->replica);
+        log_warn(
+            "eof session=%s %s from stage='%s' replica=%d ignored: no such "
+            "replica",
+            in->session, ctl_type_name(in->type), in->stage, in->replica);
         return -1;
     }
     return s;
@@ -381,9 +389,10 @@ static int64_t declare_flows(struct coord *c, struct session *ss, int s,
 
         if (q < 0 || k->n < 0 ||
             !(plan_upstream((enum plan_stage_id)c->qstage[q]) & (1u << s))) {
-            log_warn("eof session=%s stage=%s replica=%d done flow %s/%s=%" PRId64
-                     " ignored: not a queue it feeds", ss->id, stage_name(s),
-                     in->replica, k->queue, k->stream, k->n);
+            log_warn(
+                "eof session=%s stage=%s replica=%d done flow %s/%s=%" PRId64
+                " ignored: not a queue it feeds",
+                ss->id, stage_name(s), in->replica, k->queue, k->stream, k->n);
             continue;
         }
         f = csess_flow(ss, q, k->stream, true);
@@ -425,13 +434,15 @@ static int on_done(struct coord *c, const struct ctl_msg *in)
     if (s != PLAN_GATEWAY && st->state != COORD_FINISHING &&
         !(stateless(s) && st->state == COORD_COMPLETE))
         log_warn("eof session=%s stage=%s replica=%d done before finish "
-                 "(state=%s)", ss->id, stage_name(s), in->replica,
+                 "(state=%s)",
+                 ss->id, stage_name(s), in->replica,
                  coord_state_name((int)st->state));
     st->done |= COORD_BIT(in->replica);
     st->since_ms = coord_now(c);
     log_info("eof session=%s stage=%s replica=%d done sent=%" PRId64
-             " replicas=%d/%d", ss->id, stage_name(s), in->replica, sent,
-             popcount64(st->done), stateless(s) ? 1 : c->plan.replicas[s]);
+             " replicas=%d/%d",
+             ss->id, stage_name(s), in->replica, sent, popcount64(st->done),
+             stateless(s) ? 1 : c->plan.replicas[s]);
     evaluate(c, ss);
     return 0;
 }
@@ -459,8 +470,10 @@ static int64_t merge_flow(struct coord *c, struct session *ss, int s,
     int r;
 
     if (q < 0 || c->qstage[q] != s) {
-        log_warn("eof session=%s stage=%s replica=%d report for %s ignored: not "
-                 "an input of the stage", ss->id, in->stage, in->replica, k->queue);
+        log_warn(
+            "eof session=%s stage=%s replica=%d report for %s ignored: not "
+            "an input of the stage",
+            ss->id, in->stage, in->replica, k->queue);
         return 0;
     }
     if (k->nranges == 0)
@@ -558,8 +571,8 @@ static int on_hello(struct coord *c, const struct ctl_msg *in)
         aborted++;
     }
     log_info("eof hello stage=%s replica=%d sessions_held=%d resent=%d "
-             "ended_dropped=%d", stage_name(s), in->replica, in->nsessions,
-             resent, aborted);
+             "ended_dropped=%d",
+             stage_name(s), in->replica, in->nsessions, resent, aborted);
     return 0;
 }
 
@@ -569,7 +582,8 @@ static int on_abort(struct coord *c, const struct ctl_msg *in)
 
     if (ss == NULL && csess_tombstoned(c, in->session)) {
         c->stats.ignored++;
-        log_info("eof session=%s abort for an ended session ignored", in->session);
+        log_info("eof session=%s abort for an ended session ignored",
+                 in->session);
         return 0;
     }
     /* Broadcast even for an unknown session: replicas may hold its state. */
@@ -594,7 +608,8 @@ static int on_shutdown(struct coord *c, const struct ctl_msg *in)
     if (in->ts_ms > 0 && in->ts_ms < c->started_ms) {
         c->stats.ignored++;
         log_info("eof shutdown from before this coordinator started ignored "
-                 "age_ms=%lld", (long long)(c->started_ms - in->ts_ms));
+                 "age_ms=%lld",
+                 (long long)(c->started_ms - in->ts_ms));
         return 0;
     }
     if (c->nsessions > 0)
@@ -614,12 +629,24 @@ int coord_handle(struct coord *c, const struct ctl_msg *in, coord_emit_fn fn,
 
     begin_call(c, fn, arg);
     switch (in->type) {
-    case CTL_SESSION_START: rc = on_start(c, in); break;
-    case CTL_DONE: rc = on_done(c, in); break;
-    case CTL_REPORT: rc = on_report(c, in); break;
-    case CTL_HELLO: rc = on_hello(c, in); break;
-    case CTL_ABORT: rc = on_abort(c, in); break;
-    case CTL_SHUTDOWN: rc = on_shutdown(c, in); break;
+    case CTL_SESSION_START:
+        rc = on_start(c, in);
+        break;
+    case CTL_DONE:
+        rc = on_done(c, in);
+        break;
+    case CTL_REPORT:
+        rc = on_report(c, in);
+        break;
+    case CTL_HELLO:
+        rc = on_hello(c, in);
+        break;
+    case CTL_ABORT:
+        rc = on_abort(c, in);
+        break;
+    case CTL_SHUTDOWN:
+        rc = on_shutdown(c, in);
+        break;
     default:
         c->stats.ignored++;
         log_warn("eof session=%s unexpected %s at the coordinator ignored",
@@ -666,8 +693,8 @@ static void resend_silent(struct coord *c, struct session *ss, uint64_t now)
             continue;
         stage_totals(c, ss, s, &done, &expected);
         log_info("eof session=%s stage=%s resend %s silent_ms=%" PRIu64
-                 " processed=%" PRId64 "/%" PRId64 " done=%d/%d", ss->id,
-                 stage_name(s), coord_state_name((int)st->state),
+                 " processed=%" PRId64 "/%" PRId64 " done=%d/%d",
+                 ss->id, stage_name(s), coord_state_name((int)st->state),
                  now - st->since_ms, done, expected, popcount64(st->done),
                  c->plan.replicas[s]);
         st->since_ms = now;
@@ -742,7 +769,8 @@ int64_t coord_rejected(const struct coord *c, const char *session,
 {
     const struct session *ss = csess_find(c, session);
 
-    if (ss == NULL || (unsigned)s >= PLAN_NSTAGES || (unsigned)t >= PLAN_NTABLES)
+    if (ss == NULL || (unsigned)s >= PLAN_NSTAGES ||
+        (unsigned)t >= PLAN_NTABLES)
         return 0;
     return ss->st[s].rejected[t];
 }

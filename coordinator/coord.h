@@ -60,8 +60,10 @@ struct tombs;
 /* The machine's range of the one error space (err.h). */
 enum coord_err {
     COORD_OK = CS_OK,
-    COORD_ERR_NOMEM = CS_ERR_NOMEM,     /* a session or flow could not be allocated */
-    COORD_ERR_EMIT = CS_ERR_COORD_EMIT, /* the emit callback failed (it reports why) */
+    COORD_ERR_NOMEM =
+        CS_ERR_NOMEM, /* a session or flow could not be allocated */
+    COORD_ERR_EMIT =
+        CS_ERR_COORD_EMIT, /* the emit callback failed (it reports why) */
 };
 
 enum coord_state {
@@ -89,8 +91,8 @@ struct coord_stats {
     uint64_t aborted;    /* sessions dropped by an abort */
     uint64_t violations; /* ids beyond expected, or conflicting declarations */
     uint64_t ignored;    /* messages ignored (ended session, bad field) */
-    uint64_t resent;     /* drain/finish messages re-sent (timer, hello, resume) */
-    uint64_t failed;     /* sessions failed: a stage had no live replica */
+    uint64_t resent; /* drain/finish messages re-sent (timer, hello, resume) */
+    uint64_t failed; /* sessions failed: a stage had no live replica */
 };
 
 /* Creates a machine for plan p (copied). `tombs` (borrowed, must outlive
@@ -121,7 +123,8 @@ void coord_set_resend(struct coord *c, uint64_t ms);
  * stage, and it ends (tombstoned). fail_ms 0: never fail. Both 0 by
  * default (off). `end` and `status` are emitted with the session's gateway
  * id as routing key: the caller sends them to the results exchange. */
-void coord_set_stage_limits(struct coord *c, uint64_t notice_ms, uint64_t fail_ms);
+void coord_set_stage_limits(struct coord *c, uint64_t notice_ms,
+                            uint64_t fail_ms);
 void coord_stage_live(struct coord *c, enum plan_stage_id s, bool live);
 
 /* Called with the id of every session that ends (completes, is aborted or
@@ -171,7 +174,8 @@ int coord_stage_state(const struct coord *c, const char *session,
  * session. Returns 0, or -1 when the session is not active or the queue
  * unknown. */
 int coord_queue_counts(const struct coord *c, const char *session,
-                       const char *queue, int64_t *processed, int64_t *expected);
+                       const char *queue, int64_t *processed,
+                       int64_t *expected);
 
 /* Rejected rows of table t reported by stage s so far (0 when the session
  * is not active). */

@@ -16,8 +16,8 @@ _Static_assert(PLAN_MAX_REPLICAS < 64, "replica masks are 64 bits");
 
 /* The messages of one stream into one input queue of a session. */
 struct flow {
-    int q;            /* global queue index */
-    int table;        /* plan table of the stream (for rejects), or -1 */
+    int q;     /* global queue index */
+    int table; /* plan table of the stream (for rejects), or -1 */
     char stream[sizeof(((struct ctl_flow *)0)->stream)];
     int64_t expected; /* declared message count, -1: not declared yet */
     bool violated;    /* a violation was logged for it */
@@ -44,7 +44,7 @@ struct session {
 
 struct coord {
     struct plan plan;
-    int64_t started_ms;      /* wall clock at creation: older shutdowns are stale */
+    int64_t started_ms; /* wall clock at creation: older shutdowns are stale */
     int qbase[PLAN_NSTAGES]; /* global index of a stage's first queue */
     int nq;
     char (*qname)[PLAN_NAME_MAX]; /* [nq] */
@@ -59,8 +59,8 @@ struct coord {
     coord_clock_fn clock;
     void *clock_arg;
     uint64_t resend_ms;
-    uint64_t notice_ms, fail_ms;        /* stage limits, 0: off */
-    uint64_t down_since[PLAN_NSTAGES];  /* 0: the stage has a live replica */
+    uint64_t notice_ms, fail_ms;       /* stage limits, 0: off */
+    uint64_t down_since[PLAN_NSTAGES]; /* 0: the stage has a live replica */
     coord_end_fn end_fn;
     void *end_arg;
     bool stopping;

@@ -32,8 +32,10 @@ int csess_layout(struct coord *c)
             char key[PLAN_NAME_MAX];
             int q = c->qbase[s] + i;
 
-            plan_queue_key(&c->plan, (enum plan_stage_id)s, i, key, sizeof(key));
-            plan_queue((enum plan_stage_id)s, key, c->qname[q], sizeof(c->qname[q]));
+            plan_queue_key(&c->plan, (enum plan_stage_id)s, i, key,
+                           sizeof(key));
+            plan_queue((enum plan_stage_id)s, key, c->qname[q],
+                       sizeof(c->qname[q]));
             c->qstage[q] = (uint8_t)s;
         }
     return 0;
@@ -81,7 +83,8 @@ struct session *csess_find(const struct coord *c, const char *id)
 static void grow(struct coord *c)
 {
     size_t n = c->nbuckets * 2, b;
-    struct session **nb = calloc(n, sizeof(*nb));
+    struct session **nb =
+        calloc(n, sizeof(*nb)); // NOLINT(bugprone-sizeof-expression)
 
     if (nb == NULL)
         return;
@@ -176,7 +179,8 @@ struct flow *csess_flow(struct session *ss, int q, const char *stream,
             return &ss->flows[i];
     if (!create || strlen(stream) >= sizeof(f->stream))
         return NULL;
-    if (grow_array((void **)&ss->flows, &ss->cap, ss->nflows + 1, sizeof(*f), 16) != 0)
+    if (grow_array((void **)&ss->flows, &ss->cap, ss->nflows + 1, sizeof(*f),
+                   16) != 0)
         return NULL;
     f = &ss->flows[ss->nflows++];
     memset(f, 0, sizeof(*f));

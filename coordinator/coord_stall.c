@@ -16,7 +16,8 @@ static const char *stage_name(int s)
     return plan_stage_name((enum plan_stage_id)s);
 }
 
-void coord_set_stage_limits(struct coord *c, uint64_t notice_ms, uint64_t fail_ms)
+void coord_set_stage_limits(struct coord *c, uint64_t notice_ms,
+                            uint64_t fail_ms)
 {
     c->notice_ms = notice_ms;
     c->fail_ms = fail_ms;
@@ -55,20 +56,23 @@ static void to_gateway(struct coord *c, const struct session *ss,
         return;
     ctl_init(c->out, t, ss->id);
     snprintf(c->out->reply_to, sizeof(c->out->reply_to), "%s", ss->reply_to);
-    snprintf(c->out->stage, sizeof(c->out->stage), "%s", s >= 0 ? stage_name(s) : "");
+    snprintf(c->out->stage, sizeof(c->out->stage), "%s",
+             s >= 0 ? stage_name(s) : "");
     snprintf(c->out->reason, sizeof(c->out->reason), "%s", reason);
     if (t == CTL_END)
         snprintf(c->out->status, sizeof(c->out->status), "error");
     coord_emit(c, ss->reply_to, c->out);
 }
 
-static void fail_session(struct coord *c, struct session *ss, int s, uint64_t down)
+static void fail_session(struct coord *c, struct session *ss, int s,
+                         uint64_t down)
 {
     char reason[200];
 
-    snprintf(reason, sizeof(reason), "no live replica of stage %s for %" PRIu64
-             " s: the session cannot finish (COORD_STAGE_FAIL_S)", stage_name(s),
-             down / 1000);
+    snprintf(reason, sizeof(reason),
+             "no live replica of stage %s for %" PRIu64
+             " s: the session cannot finish (COORD_STAGE_FAIL_S)",
+             stage_name(s), down / 1000);
     log_error("eof session=%s failed: %s", ss->id, reason);
     to_gateway(c, ss, CTL_END, s, reason);
     ctl_init(c->out, CTL_ABORT, ss->id);
@@ -87,11 +91,14 @@ void cstall_check(struct coord *c, struct session *ss, uint64_t now)
 
     if (c->fail_ms && w >= 0 && c->down_since[w] && down >= c->fail_ms) {
         fail_session(c, ss, w, down);
-    } else if (c->notice_ms && w >= 0 && c->down_since[w] && down >= c->notice_ms) {
+    } else if (c->notice_ms && w >= 0 && c->down_since[w] &&
+               down >= c->notice_ms) {
         if (ss->notice_stage == w)
             return;
-        snprintf(reason, sizeof(reason), "waiting for stage %s: no live replica "
-                 "since %" PRIu64 " s", stage_name(w), down / 1000);
+        snprintf(reason, sizeof(reason),
+                 "waiting for stage %s: no live replica "
+                 "since %" PRIu64 " s",
+                 stage_name(w), down / 1000);
         to_gateway(c, ss, CTL_STATUS, w, reason);
         ss->notice_stage = w;
     } else if (ss->notice_stage >= 0) {
@@ -99,4 +106,3 @@ void cstall_check(struct coord *c, struct session *ss, uint64_t now)
         ss->notice_stage = -1;
     }
 }
-

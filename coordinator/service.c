@@ -83,13 +83,14 @@ static int emit_ctl(void *arg, const char *key, const struct ctl_msg *m)
 {
     struct service *sv = arg;
     int rc = m->type == CTL_END || m->type == CTL_STATUS
-                 ? topo_publish_ctl(sv->conn, PLAN_RESULTS_EXCHANGE, key, m, sv->cf->id)
+                 ? topo_publish_ctl(sv->conn, PLAN_RESULTS_EXCHANGE, key, m,
+                                    sv->cf->id)
                  : topo_send_ctl(sv->conn, key, m, sv->cf->id);
 
     if (lost_publish(rc)) {
         log_warn("coordinator a control message was not delivered: %s "
-                 "(current: %s to %s session=%s)", cs_strerror(rc),
-                 ctl_type_name(m->type), key, m->session);
+                 "(current: %s to %s session=%s)",
+                 cs_strerror(rc), ctl_type_name(m->type), key, m->session);
         return 0;
     }
     sv->err = rc;
@@ -104,7 +105,8 @@ static void on_end(void *arg, const char *session)
     if (grow_array((void **)&sv->ended, &sv->endcap, sv->nended + 1,
                    sizeof(*sv->ended), 16) != 0) {
         log_warn("coordinator out of memory: the log of session=%s stays until "
-                 "the next start", session);
+                 "the next start",
+                 session);
         return;
     }
     snprintf(sv->ended[sv->nended++], CTL_ID_MAX, "%s", session);
@@ -153,7 +155,8 @@ static int log_message(struct service *sv, const struct mw_delivery *d)
         return 0;
     w = wal_open(sv->dir, sv->in->session, &err);
     if (w == NULL)
-        return err == -EINVAL ? 1 : err; /* -EINVAL: no log can have that name */
+        return err == -EINVAL ? 1
+                              : err; /* -EINVAL: no log can have that name */
     return wal_append(w, d->body, d->len);
 }
 
@@ -165,13 +168,15 @@ static int process(struct service *sv, const struct mw_delivery *d)
     sv->tags[sv->ntags++] = d->tag;
     if (ctl_decode(d->body, d->len, sv->in) != 0) {
         log_warn("coordinator invalid control message dropped queue=%s len=%zu "
-                 "producer=%s", d->queue, d->len, d->meta.producer);
+                 "producer=%s",
+                 d->queue, d->len, d->meta.producer);
         return 0;
     }
     rc = log_message(sv, d);
     if (rc == 1) {
         log_warn("coordinator message with session id '%s' dropped: not a "
-                 "valid id", sv->in->session);
+                 "valid id",
+                 sv->in->session);
         return 0;
     }
     if (rc != 0) {
@@ -216,7 +221,8 @@ static int commit(struct service *sv)
         if (rc != 0 && rc != MW_ERR_STALE) /* stale: redelivered, harmless */
             return rc;
     }
-    sv->ntags = sv->nended = 0;
+    sv->ntags = 0;
+    sv->nended = 0;
     return 0;
 }
 
@@ -308,8 +314,7 @@ static int replay_record(void *arg, const uint8_t *rec, size_t len)
     hb_tick(sv->hb);
     if (ctl_decode(rec, len, sv->in) != 0)
         return 0; /* only valid messages were logged: ignore, as then */
-    return coord_handle(sv->coord, sv->in, discard_ctl, NULL) ==
-                   COORD_ERR_NOMEM
+    return coord_handle(sv->coord, sv->in, discard_ctl, NULL) == COORD_ERR_NOMEM
                ? COORD_ERR_NOMEM
                : 0;
 }
@@ -348,7 +353,8 @@ static int recover(struct service *sv, const struct plan *plan)
         return -1;
     rc = tombs_load(sv->tombs, sv->dir);
     if (rc != 0) {
-        log_error("coordinator cannot load its tombstones: %s", cs_strerror(rc));
+        log_error("coordinator cannot load its tombstones: %s",
+                  cs_strerror(rc));
         return -1;
     }
     sv->coord = coord_create(plan, sv->tombs);
@@ -360,8 +366,7 @@ static int recover(struct service *sv, const struct plan *plan)
     coord_set_end_hook(sv->coord, on_end, sv);
     rc = wal_dir_list(sv->dir, replay_log, sv);
     if (rc != 0) {
-        log_error("coordinator cannot replay its logs: %s",
-                  cs_strerror(rc));
+        log_error("coordinator cannot replay its logs: %s", cs_strerror(rc));
         return -1;
     }
     log_info("coordinator recovered sessions=%zu tombstones=%zu",
@@ -369,11 +374,12 @@ static int recover(struct service *sv, const struct plan *plan)
     return 0;
 }
 
-static int parse_config(struct config *cf, struct plan *p, int argc, char **argv)
+static int parse_config(struct config *cf, struct plan *p, int argc,
+                        char **argv)
 {
     const struct cfg_opt opts[] = {
-        {"AMQP_URL", "amqp-url", CFG_STR, MW_DEFAULT_URL,
-         0, 0, true, "broker URL", &cf->amqp_url},
+        {"AMQP_URL", "amqp-url", CFG_STR, MW_DEFAULT_URL, 0, 0, true,
+         "broker URL", &cf->amqp_url},
         {"CS_REPLICAS", "replicas", CFG_STR, "", 0, 0, false,
          "replicas per stage, e.g. filter=3,agg-q2=2,sink=2", &cf->replicas},
         {"COORD_ID", "id", CFG_STR, "coordinator", 0, 0, false,
@@ -388,19 +394,22 @@ static int parse_config(struct config *cf, struct plan *p, int argc, char **argv
          &cf->batch},
         {"COORD_STAGE_NOTICE_S", "stage-notice", CFG_INT, "5", 0, 86400, false,
          "tell a session's client which stage it waits for once that stage "
-         "has had no live replica this long (0: never)", &cf->notice_s},
+         "has had no live replica this long (0: never)",
+         &cf->notice_s},
         {"COORD_STAGE_FAIL_S", "stage-fail", CFG_INT, "60", 0, 86400, false,
          "fail the sessions waiting on a stage that has had no live replica "
-         "this long, with an error naming it (0: never)", &cf->fail_s},
+         "this long, with an error naming it (0: never)",
+         &cf->fail_s},
         STATE_CFG_OPTS(&cf->state_dir, &cf->fsync),
     };
     size_t n = sizeof(opts) / sizeof(opts[0]);
     char err[256];
     int rc;
 
-    rc = cfg_parse(opts, n, argc, argv, "usage: coordinator [options]",
-                   "Decides the end of every session's stream from the "
-                   "producers' declared flows and the replicas' processed ids.");
+    rc =
+        cfg_parse(opts, n, argc, argv, "usage: coordinator [options]",
+                  "Decides the end of every session's stream from the "
+                  "producers' declared flows and the replicas' processed ids.");
     if (rc != CFG_OK)
         return rc;
     if (plan_init(p, cf->replicas, err, sizeof(err)) != 0) {
@@ -465,7 +474,8 @@ int coord_service_main(int argc, char **argv)
     int rc, status = 1;
 
     if (log_init("coordinator") != 0) {
-        fprintf(stderr, "error: LOG_LEVEL must be error, warn, info or debug\n");
+        fprintf(stderr,
+                "error: LOG_LEVEL must be error, warn, info or debug\n");
         return 2;
     }
     rc = parse_config(&cf, &plan, argc, argv);

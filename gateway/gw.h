@@ -25,16 +25,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GW_ID_MAX 40 /* GATEWAY_ID length: fits mw_meta.producer and queue names */
+#define GW_ID_MAX                                                              \
+    40 /* GATEWAY_ID length: fits mw_meta.producer and queue names */
 #define GW_NRESULTS CS_NRESULTS
 #define GW_MAX_PENDING 4096 /* out-of-order result chunks kept per file */
 
 struct gw_config {
     const char *amqp_url, *bind_addr, *id_opt, *replicas, *state_dir, *fsync;
-    long port, max_frame, idle_timeout_s, max_sessions, lock_wait_s, max_backlog;
+    long port, max_frame, idle_timeout_s, max_sessions, lock_wait_s,
+        max_backlog;
     long max_waiting;
-    char id[GW_ID_MAX + 1];   /* effective GATEWAY_ID */
-    char results_queue[96];   /* gateway.<id>.results */
+    char id[GW_ID_MAX + 1]; /* effective GATEWAY_ID */
+    char results_queue[96]; /* gateway.<id>.results */
     struct plan plan;
 };
 
@@ -87,7 +89,8 @@ struct gw_journal *gw_journal_open(const struct gw_config *cfg);
 
 /* The sessions the previous run left open (up to max ids into `ids`,
  * borrowed until the next journal call); returns how many there are. */
-size_t gw_journal_orphans(const struct gw_journal *j, const char **ids, size_t max);
+size_t gw_journal_orphans(const struct gw_journal *j, const char **ids,
+                          size_t max);
 
 /* Records that session `id` starts / ended (durable on return). 0 or
  * -errno. Thread-safe. */

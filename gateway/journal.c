@@ -52,7 +52,8 @@ static int add_open(struct gw_journal *j, const char *id)
 {
     if (find_open(j, id) >= 0 || strlen(id) > PROTO_SESSION_LEN)
         return 0;
-    if (grow_array((void **)&j->open, &j->cap, j->nopen + 1, sizeof(*j->open), 64) != 0)
+    if (grow_array((void **)&j->open, &j->cap, j->nopen + 1, sizeof(*j->open),
+                   64) != 0)
         return -ENOMEM;
     memcpy(j->open[j->nopen++], id, strlen(id) + 1);
     return 0;
@@ -144,7 +145,8 @@ out_free:
     return NULL;
 }
 
-size_t gw_journal_orphans(const struct gw_journal *j, const char **ids, size_t max)
+size_t gw_journal_orphans(const struct gw_journal *j, const char **ids,
+                          size_t max)
 {
     size_t i;
 
@@ -162,7 +164,8 @@ static int write_rec(struct gw_journal *j, char kind, const char *id)
     if (n > PROTO_SESSION_LEN)
         return -EINVAL;
     rec[0] = kind;
-    memcpy(rec + 1, id, n);
+    /* a record, not a string: its NUL-less id ends at the frame's length */
+    memcpy(rec + 1, id, n); // NOLINT(bugprone-not-null-terminated-result)
     pthread_mutex_lock(&j->lock);
     rc = kind == 'S' ? add_open(j, id) : 0;
     if (kind == 'E')

@@ -34,8 +34,8 @@
 
 /* A client in line: its socket, and its HELLO as far as it came. */
 struct waiter {
-    int fd; /* -1: gone, to be swept */
-    bool eager; /* sent more than its HELLO: left unread, not watched */
+    int fd;        /* -1: gone, to be swept */
+    bool eager;    /* sent more than its HELLO: left unread, not watched */
     uint16_t have; /* bytes of buf filled */
     size_t told;   /* place last told (0: none) */
     double since, told_at;
@@ -72,12 +72,13 @@ static void raise_fd_limit(const struct gw_config *cfg)
 
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
         return;
-    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want
-                                                                     : rl.rlim_max;
+    rl.rlim_cur =
+        rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
-        log_warn("open file limit %llu is below the %llu that GATEWAY_MAX_WAITING "
-                 "and MAX_SESSIONS may need", (unsigned long long)rl.rlim_cur,
-                 (unsigned long long)want);
+        log_warn(
+            "open file limit %llu is below the %llu that GATEWAY_MAX_WAITING "
+            "and MAX_SESSIONS may need",
+            (unsigned long long)rl.rlim_cur, (unsigned long long)want);
 }
 
 struct gw_lobby *gw_lobby_create(struct gw_server *srv)
@@ -89,7 +90,8 @@ struct gw_lobby *gw_lobby_create(struct gw_server *srv)
         goto out_log;
     l->srv = srv;
     l->cap = (size_t)srv->cfg->max_waiting;
-    l->line = calloc(l->cap + 1, sizeof(*l->line));
+    l->line = calloc(l->cap + 1,
+                     sizeof(*l->line)); // NOLINT(bugprone-sizeof-expression)
     l->pfd = calloc(l->cap + 2, sizeof(*l->pfd));
     if (l->line == NULL || l->pfd == NULL || pipe(l->wake) != 0)
         goto out_free;
@@ -125,8 +127,8 @@ void gw_lobby_destroy(struct gw_lobby *l)
     free(l);
 }
 
-static void peer_name(const struct sockaddr_storage *ss, socklen_t len, char *out,
-                      size_t n)
+static void peer_name(const struct sockaddr_storage *ss, socklen_t len,
+                      char *out, size_t n)
 {
     char host[NI_MAXHOST], port[NI_MAXSERV];
 
@@ -146,7 +148,8 @@ static void refuse(int fd, const char *peer, uint16_t code, const char *text)
 
     proto_buf_init(&b);
     if (sockio_set_send_timeout(fd, REFUSE_SEND_MS) == 0 &&
-        proto_enc_error(&b, code, text) == 0 && sockio_send_all(fd, b.ptr, b.len) == 0)
+        proto_enc_error(&b, code, text) == 0 &&
+        sockio_send_all(fd, b.ptr, b.len) == 0)
         (void)shutdown(fd, SHUT_WR);
     proto_buf_fini(&b);
     close(fd);
@@ -164,7 +167,9 @@ static void start_session(struct gw_server *srv, int fd, const char *peer,
     pthread_t th;
     int rc = -1;
 
-    if (arg == NULL || sockio_set_send_timeout(fd, (int)srv->cfg->idle_timeout_s * 1000) != 0 ||
+    if (arg == NULL ||
+        sockio_set_send_timeout(fd, (int)srv->cfg->idle_timeout_s * 1000) !=
+            0 ||
         (s = gw_session_create(fd, peer, GW_MAX_PENDING)) == NULL ||
         gw_registry_add(srv->reg, s) != 0) {
         log_error("cannot start a session peer=%s: %s", peer, strerror(errno));
@@ -203,18 +208,19 @@ static void start_session(struct gw_server *srv, int fd, const char *peer,
 /* Drops w from the line (its socket closed; swept later). */
 static void leave_line(struct waiter *w, const char *why)
 {
-    log_info("client left the line peer=%s waited_s=%.2f reason=\"%s\"", w->peer,
-             clock_mono_s() - w->since, why);
+    log_info("client left the line peer=%s waited_s=%.2f reason=\"%s\"",
+             w->peer, clock_mono_s() - w->since, why);
     close(w->fd);
     w->fd = -1;
 }
 
 /* Refuses w for the failing verdict v of its first frame. */
-static void refuse_verdict(struct gw_lobby *l, struct waiter *w, enum gw_verdict v)
+static void refuse_verdict(struct gw_lobby *l, struct waiter *w,
+                           enum gw_verdict v)
 {
     char why[300];
-    uint16_t code = gw_stream_reason(&w->st, v, l->srv->cfg->max_frame, why,
-                                     sizeof(why));
+    uint16_t code =
+        gw_stream_reason(&w->st, v, l->srv->cfg->max_frame, why, sizeof(why));
 
     refuse(w->fd, w->peer, code, why);
     w->fd = -1;
@@ -257,7 +263,8 @@ static void waiter_read(struct gw_lobby *l, struct waiter *w)
     ssize_t n;
 
     if (w->have >= PROTO_HDR_LEN) {
-        len = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+        len = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 |
+              (uint32_t)h[2] << 8 | h[3];
         need = PROTO_HDR_LEN + len - w->have;
     }
     n = read(w->fd, w->buf + w->have, need);
@@ -269,7 +276,8 @@ static void waiter_read(struct gw_lobby *l, struct waiter *w)
     }
     if (w->have < PROTO_HDR_LEN && w->have + n == PROTO_HDR_LEN) {
         w->have = PROTO_HDR_LEN;
-        len = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+        len = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 |
+              (uint32_t)h[2] << 8 | h[3];
         if ((v = check_header(l, w, len)) != GW_V_OK) {
             refuse_verdict(l, w, v);
             return;
@@ -315,9 +323,12 @@ static void arrive(struct gw_lobby *l, int fd, const char *peer)
         return;
     }
     if (l->n >= l->cap || (w = calloc(1, sizeof(*w))) == NULL) {
-        snprintf(text, sizeof(text), "the gateway is full: %ld sessions run and "
-                 "%zu clients wait (MAX_SESSIONS, GATEWAY_MAX_WAITING); try again "
-                 "later", cfg->max_sessions, l->n);
+        snprintf(
+            text, sizeof(text),
+            "the gateway is full: %ld sessions run and "
+            "%zu clients wait (MAX_SESSIONS, GATEWAY_MAX_WAITING); try again "
+            "later",
+            cfg->max_sessions, l->n);
         refuse(fd, peer, PROTO_E_BUSY, text);
         return;
     }
@@ -360,14 +371,18 @@ static void tell_place(struct gw_lobby *l, struct waiter *w, size_t place,
 {
     char text[200];
 
-    if (w->st.version < 2 || (place == w->told && now - w->told_at < GW_LINE_STATUS_S) ||
+    if (w->st.version < 2 ||
+        (place == w->told && now - w->told_at < GW_LINE_STATUS_S) ||
         now - w->told_at < STATUS_MIN_S)
         return;
-    snprintf(text, sizeof(text), "queued at the gateway: place %zu in line "
-             "(%ld sessions run at once)", place, l->srv->cfg->max_sessions);
+    snprintf(text, sizeof(text),
+             "queued at the gateway: place %zu in line "
+             "(%ld sessions run at once)",
+             place, l->srv->cfg->max_sessions);
     proto_buf_reset(b);
     if (proto_enc_status(b, text) == 0 &&
-        send(w->fd, b->ptr, b->len, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)b->len) {
+        send(w->fd, b->ptr, b->len, MSG_DONTWAIT | MSG_NOSIGNAL) ==
+            (ssize_t)b->len) {
         w->told = place;
         w->told_at = now;
     }
@@ -389,12 +404,15 @@ static void serve_line(struct gw_lobby *l)
 
         if (w->fd < 0)
             continue;
-        if (!w->st.hello && now - w->since >= cfg->idle_timeout_s) {
-            snprintf(text, sizeof(text), "no complete frame from the client for "
-                     "%ld s", cfg->idle_timeout_s);
+        if (!w->st.hello && now - w->since >= (double)cfg->idle_timeout_s) {
+            snprintf(text, sizeof(text),
+                     "no complete frame from the client for "
+                     "%ld s",
+                     cfg->idle_timeout_s);
             refuse(w->fd, w->peer, PROTO_E_IDLE, text);
             w->fd = -1;
-        } else if (w->st.hello && gw_registry_active(l->srv->reg) < cfg->max_sessions) {
+        } else if (w->st.hello &&
+                   gw_registry_active(l->srv->reg) < cfg->max_sessions) {
             log_info("client leaves the line peer=%s client=%s waited_s=%.2f",
                      w->peer, w->name, now - w->since);
             start_session(l->srv, w->fd, w->peer, w);
@@ -422,8 +440,8 @@ static void lobby_poll(struct gw_lobby *l, int lfd)
     l->pfd[0] = (struct pollfd){.fd = lfd, .events = POLLIN};
     l->pfd[1] = (struct pollfd){.fd = l->wake[0], .events = POLLIN};
     for (i = 0; i < n; i++)
-        l->pfd[2 + i] = (struct pollfd){.fd = l->line[i]->fd,
-                                        .events = l->line[i]->eager ? 0 : POLLIN};
+        l->pfd[2 + i] = (struct pollfd){
+            .fd = l->line[i]->fd, .events = l->line[i]->eager ? 0 : POLLIN};
     if (poll(l->pfd, 2 + n, POLL_MS) <= 0)
         return;
     if (l->pfd[1].revents)

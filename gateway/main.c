@@ -61,8 +61,10 @@ static int finish_config(struct gw_config *cfg)
     if (cfg->id_opt[0]) {
         snprintf(cfg->id, sizeof(cfg->id), "%.*s", GW_ID_MAX, cfg->id_opt);
         if (strlen(cfg->id_opt) > GW_ID_MAX || !id_ok(cfg->id_opt)) {
-            fprintf(stderr, "error: GATEWAY_ID '%s' must be 1..%d characters of "
-                    "[A-Za-z0-9._-]\n", cfg->id_opt, GW_ID_MAX);
+            fprintf(stderr,
+                    "error: GATEWAY_ID '%s' must be 1..%d characters of "
+                    "[A-Za-z0-9._-]\n",
+                    cfg->id_opt, GW_ID_MAX);
             return -1;
         }
     } else {
@@ -75,8 +77,8 @@ static int finish_config(struct gw_config *cfg)
          * predecessor's results queue and session journal. */
         snprintf(cfg->id, sizeof(cfg->id), "gw-%.24s", host[0] ? host : "host");
     }
-    snprintf(cfg->results_queue, sizeof(cfg->results_queue), "gateway.%s.results",
-             cfg->id);
+    snprintf(cfg->results_queue, sizeof(cfg->results_queue),
+             "gateway.%s.results", cfg->id);
     if (plan_init(&cfg->plan, cfg->replicas, err, sizeof(err)) != 0) {
         fprintf(stderr, "error: CS_REPLICAS: %s\n", err);
         return -1;
@@ -92,7 +94,8 @@ static void drain_sessions(struct gw_server *srv)
 
     if (n > 0)
         log_info("shutting down: waiting for %d session%s to finish (signal "
-                 "again to end them now)", n, n == 1 ? "" : "s");
+                 "again to end them now)",
+                 n, n == 1 ? "" : "s");
     while (gw_registry_wait_idle(srv->reg, 250) > 0) {
         hb_tick(srv->hb); /* finishing sessions is not hanging */
         if (signals_seen >= 2 && !kicked) {
@@ -131,11 +134,13 @@ static int publish_aborts(struct gw_server *srv, struct mw_conn *c,
 
     for (i = 0; rc == 0 && i < n; i++) {
         ctl_init(m, CTL_ABORT, ids[i]);
-        snprintf(m->reason, sizeof(m->reason), "the gateway serving the session "
+        snprintf(m->reason, sizeof(m->reason),
+                 "the gateway serving the session "
                  "restarted: its client lost the connection");
         rc = topo_send_ctl(c, NULL, m, srv->cfg->id);
         log_info("session abort session=%s reason=\"left open by the previous "
-                 "run of this gateway\"", ids[i]);
+                 "run of this gateway\"",
+                 ids[i]);
     }
     return rc == 0 ? mw_flush(c) : rc;
 }
@@ -157,7 +162,8 @@ static int abort_orphans(struct gw_server *srv)
     memset(&o, 0, sizeof(o));
     o.url = srv->cfg->amqp_url;
     o.name = "gateway recovery";
-    if ((c = mw_connect(&o, &rc)) == NULL || (m = ctl_new(CTL_ABORT, NULL)) == NULL) {
+    if ((c = mw_connect(&o, &rc)) == NULL ||
+        (m = ctl_new(CTL_ABORT, NULL)) == NULL) {
         log_error("cannot abort the sessions left open by the previous run: %s",
                   c ? "out of memory" : mw_strerror(rc));
         mw_close(c);
@@ -172,7 +178,8 @@ static int abort_orphans(struct gw_server *srv)
         /* From the last: ids[] points into the journal's list. */
         for (i = n; rc == 0 && i-- > 0;)
             if ((rc = gw_journal_end(srv->journal, ids[i])) != 0)
-                log_error("cannot update the session journal: %s", strerror(-rc));
+                log_error("cannot update the session journal: %s",
+                          strerror(-rc));
     }
     free(m);
     mw_close(c);
@@ -201,14 +208,15 @@ static int serve(struct gw_server *srv)
     gw_block_stop_signals(true);
     res = gw_results_start(srv);
     gw_block_stop_signals(false);
-    if (res == NULL || abort_orphans(srv) != 0 || (lobby = gw_lobby_create(srv)) == NULL) {
+    if (res == NULL || abort_orphans(srv) != 0 ||
+        (lobby = gw_lobby_create(srv)) == NULL) {
         gw_results_stop(res);
         gw_journal_close(srv->journal);
         close(lfd);
         return 1;
     }
-    log_info("gateway ready id=%s listen=%s:%d", srv->cfg->id, srv->cfg->bind_addr,
-             listen_port(lfd));
+    log_info("gateway ready id=%s listen=%s:%d", srv->cfg->id,
+             srv->cfg->bind_addr, listen_port(lfd));
     gw_lobby_run(lobby, lfd, &signals_seen);
     close(lfd);
     drain_sessions(srv);
@@ -225,18 +233,20 @@ int main(int argc, char **argv)
     struct gw_config cfg;
     struct gw_server srv;
     const struct cfg_opt opts[] = {
-        {"AMQP_URL", "amqp-url", CFG_STR, MW_DEFAULT_URL, 0,
-         0, true, "message broker URL", &cfg.amqp_url},
+        {"AMQP_URL", "amqp-url", CFG_STR, MW_DEFAULT_URL, 0, 0, true,
+         "message broker URL", &cfg.amqp_url},
         {"GATEWAY_PORT", "port", CFG_INT, "9000", 0, 65535, false,
          "TCP port for clients (0: any free port, logged)", &cfg.port},
         {"GATEWAY_BIND", "bind", CFG_STR, "0.0.0.0", 0, 0, false,
          "address to listen on", &cfg.bind_addr},
         {"GATEWAY_ID", "id", CFG_STR, "", 0, 0, false,
          "gateway id: results routing key, producer name, state directory; "
-         "one running gateway per id (empty: gw-<host>)", &cfg.id_opt},
+         "one running gateway per id (empty: gw-<host>)",
+         &cfg.id_opt},
         {"GATEWAY_LOCK_WAIT_S", "lock-wait", CFG_INT, "60", 0, 3600, false,
          "how long to wait for the id of a gateway that died but still looks "
-         "alive to the broker", &cfg.lock_wait_s},
+         "alive to the broker",
+         &cfg.lock_wait_s},
         STATE_CFG_OPTS(&cfg.state_dir, &cfg.fsync),
         {"CS_REPLICAS", "replicas", CFG_STR, "", 0, 0, false,
          "replica spec, e.g. filter=3,agg-q2=2,sink=2 (unnamed stages: 1)",
@@ -247,17 +257,23 @@ int main(int argc, char **argv)
          &cfg.max_frame},
         {"IDLE_TIMEOUT_S", "idle-timeout", CFG_INT, "60", 1, 86400, false,
          "disconnect a client that completes no frame for this long while "
-         "streaming (also the socket send timeout)", &cfg.idle_timeout_s},
+         "streaming (also the socket send timeout)",
+         &cfg.idle_timeout_s},
         {"MAX_SESSIONS", "max-sessions", CFG_INT, "64", 1, 4096, false,
          "concurrent sessions; more clients wait in line (first come, first "
-         "served; a client shows its place)", &cfg.max_sessions},
-        {"GATEWAY_MAX_WAITING", "max-waiting", CFG_INT, "4096", 0, 100000, false,
+         "served; a client shows its place)",
+         &cfg.max_sessions},
+        {"GATEWAY_MAX_WAITING", "max-waiting", CFG_INT, "4096", 0, 100000,
+         false,
          "clients that may wait in line for a session (a socket and about "
          "400 bytes each: no thread, no broker connection); more get a BUSY "
-         "error and retry", &cfg.max_waiting},
-        {"GATEWAY_MAX_BACKLOG", "max-backlog", CFG_INT, "1024", 0, 1000000, false,
+         "error and retry",
+         &cfg.max_waiting},
+        {"GATEWAY_MAX_BACKLOG", "max-backlog", CFG_INT, "1024", 0, 1000000,
+         false,
          "batches a filter queue may hold before the sessions feeding it "
-         "wait (bounds the broker's memory; 0: no bound)", &cfg.max_backlog},
+         "wait (bounds the broker's memory; 0: no bound)",
+         &cfg.max_backlog},
     };
     size_t nopts = sizeof(opts) / sizeof(opts[0]);
     int rc;

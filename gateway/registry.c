@@ -102,7 +102,8 @@ int gw_registry_wait_idle(struct gw_registry *r, int timeout_ms)
         ts.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&r->lock);
-    while (r->active > 0 && pthread_cond_timedwait(&r->idle, &r->lock, &ts) == 0)
+    while (r->active > 0 &&
+           pthread_cond_timedwait(&r->idle, &r->lock, &ts) == 0)
         ;
     n = r->active;
     pthread_mutex_unlock(&r->lock);
@@ -116,7 +117,8 @@ int gw_registry_add(struct gw_registry *r, struct gw_session *s)
     pthread_mutex_lock(&r->lock);
     if (r->n == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 64;
-        struct gw_session **nl = realloc(r->list, cap * sizeof(*nl));
+        struct gw_session **nl = realloc(
+            r->list, cap * sizeof(*nl)); // NOLINT(bugprone-sizeof-expression)
 
         if (nl == NULL) {
             rc = -1;

@@ -22,7 +22,7 @@ struct gw_reorder {
     int64_t next;             /* next chunk index to deliver */
     struct gw_chunk *pending; /* chunks ahead of their turn, sorted by seq */
     size_t npending, max_pending;
-    struct gw_chunk *popped;  /* handed out by the last gw_reorder_pop */
+    struct gw_chunk *popped; /* handed out by the last gw_reorder_pop */
 };
 
 enum gw_ro_verdict {

@@ -25,7 +25,8 @@
 
 #define NEXT_WAIT_MS 500
 
-static const char *const result_names[GW_NRESULTS] = {CS_RESULT_FILES(CS_NAME_STR)};
+static const char *const result_names[GW_NRESULTS] = {
+    CS_RESULT_FILES(CS_NAME_STR)};
 
 struct gw_results {
     struct gw_server *srv;
@@ -53,7 +54,8 @@ static void send_chunk(struct gw_results *r, struct gw_session *s, int file,
                        const uint8_t *data, size_t len)
 {
     const char *name = result_names[file];
-    size_t max = (size_t)r->srv->cfg->max_frame - proto_result_overhead(strlen(name));
+    size_t max =
+        (size_t)r->srv->cfg->max_frame - proto_result_overhead(strlen(name));
     struct gw_rfile *rf = gw_session_rfile(s, file);
 
     do {
@@ -107,9 +109,11 @@ static void on_chunk(struct gw_results *r, struct gw_session *s,
     case GW_RO_KEPT:
         return;
     default:
-        log_warn("result chunk dropped session=%s file=%s seq=%lld (waiting for "
-                 "%lld)", gw_session_id(s), result_names[file],
-                 (long long)d->meta.seq, (long long)o->next);
+        log_warn(
+            "result chunk dropped session=%s file=%s seq=%lld (waiting for "
+            "%lld)",
+            gw_session_id(s), result_names[file], (long long)d->meta.seq,
+            (long long)o->next);
         return;
     }
     send_chunk(r, s, file, d->body, d->len);
@@ -145,12 +149,14 @@ static void on_end(struct gw_results *r, struct gw_session *s,
                 rejected[t] += (uint64_t)m->rejected[i].n;
         }
         if (proto_enc_result_end(&r->out, 0, rejected) == 0)
-            (void)gw_session_set_end(s, GW_END_OK, 0, NULL, r->out.ptr, r->out.len);
+            (void)gw_session_set_end(s, GW_END_OK, 0, NULL, r->out.ptr,
+                                     r->out.len);
         return;
     }
     snprintf(reason, sizeof(reason), "the pipeline failed the session: %s",
-             gaps ? "result chunks are missing"
-                  : m->reason[0] ? m->reason : "no reason given");
+             gaps           ? "result chunks are missing"
+             : m->reason[0] ? m->reason
+                            : "no reason given");
     if (proto_enc_error(&r->out, PROTO_E_PIPELINE, reason) == 0)
         (void)gw_session_set_end(s, GW_END_PIPELINE, PROTO_E_PIPELINE, reason,
                                  r->out.ptr, r->out.len);
@@ -186,9 +192,11 @@ static void on_delivery(struct gw_results *r, const struct mw_delivery *d)
         gw_session_unref(s);
         return;
     }
-    if (d->meta.kind != MW_KIND_CONTROL || ctl_decode(d->body, d->len, &m) != 0) {
+    if (d->meta.kind != MW_KIND_CONTROL ||
+        ctl_decode(d->body, d->len, &m) != 0) {
         log_warn("unexpected message on the results queue dropped kind=%d "
-                 "session=%s", (int)d->meta.kind, d->meta.session);
+                 "session=%s",
+                 (int)d->meta.kind, d->meta.session);
         return;
     }
     if (m.type != CTL_END && m.type != CTL_STATUS) {
@@ -229,13 +237,15 @@ static int claim_id(struct gw_results *r, struct mw_conn *c)
            waited_ms < cfg->lock_wait_s * 1000 && !atomic_load(&r->stop)) {
         if (waited_ms == 0)
             log_warn("GATEWAY_ID=%s is held by another gateway: waiting up to "
-                     "%ld s for it", cfg->id, cfg->lock_wait_s);
+                     "%ld s for it",
+                     cfg->id, cfg->lock_wait_s);
         sleep_ms(250);
         waited_ms += 250;
     }
     if (err == MW_ERR_PROTOCOL)
         log_error("another gateway runs with GATEWAY_ID=%s: give each gateway "
-                  "its own id", cfg->id);
+                  "its own id",
+                  cfg->id);
     return err;
 }
 
@@ -261,7 +271,8 @@ static struct mw_conn *results_connect(struct gw_results *r)
     if (err == 0)
         err = claim_id(r, c);
     if (err == 0)
-        err = mw_declare_queue(c, cfg->results_queue, MW_QUEUE_DURABLE, NULL, 0);
+        err =
+            mw_declare_queue(c, cfg->results_queue, MW_QUEUE_DURABLE, NULL, 0);
     if (err == 0)
         err = mw_bind(c, cfg->results_queue, PLAN_RESULTS_EXCHANGE, cfg->id);
     if (err == 0)

@@ -56,8 +56,8 @@ struct sess {
     struct gw_stream st; /* what the client sent so far, checked */
     struct proto_buf out;
     double t0, last_rx;
-    bool started;   /* session_start was published */
-    bool data_end;  /* DATA_END done */
+    bool started;  /* session_start was published */
+    bool data_end; /* DATA_END done */
     bool sent_error;
     uint64_t batches[PLAN_NTABLES], bytes;
     double held_s; /* time the client was held back (backpressure) */
@@ -66,8 +66,9 @@ struct sess {
 
 /* Sends ERROR(code, reason) to the client (best effort) and records why the
  * session ends. Returns OUT_ABORT for the caller to return. */
-__attribute__((format(printf, 3, 4)))
-static int sess_fail(struct sess *x, uint16_t code, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int sess_fail(struct sess *x,
+                                                           uint16_t code,
+                                                           const char *fmt, ...)
 {
     va_list ap;
 
@@ -85,7 +86,8 @@ static int sess_fail(struct sess *x, uint16_t code, const char *fmt, ...)
 static int sess_refuse(struct sess *x, enum gw_verdict v)
 {
     char why[sizeof(x->reason)];
-    uint16_t code = gw_stream_reason(&x->st, v, x->cfg->max_frame, why, sizeof(why));
+    uint16_t code =
+        gw_stream_reason(&x->st, v, x->cfg->max_frame, why, sizeof(why));
 
     return sess_fail(x, code, "%s", why);
 }
@@ -133,7 +135,8 @@ static int sess_next_frame(struct sess *x, struct proto_frame *f, bool idle)
     uint16_t code;
 
     for (;;) {
-        double left = x->cfg->idle_timeout_s - (clock_mono_s() - x->last_rx);
+        double left =
+            (double)x->cfg->idle_timeout_s - (clock_mono_s() - x->last_rx);
         int rc = proto_decoder_next(&x->dec, f), wait_ms, ready;
         uint8_t *p;
         size_t room;
@@ -150,12 +153,16 @@ static int sess_next_frame(struct sess *x, struct proto_frame *f, bool idle)
             return -1;
         }
         if (idle && left <= 0) {
-            sess_fail(x, PROTO_E_IDLE, "no complete frame from the client "
-                      "for %ld s", x->cfg->idle_timeout_s);
+            sess_fail(x, PROTO_E_IDLE,
+                      "no complete frame from the client "
+                      "for %ld s",
+                      x->cfg->idle_timeout_s);
             return -1;
         }
-        wait_ms = idle && left * 1000 < TICK_MS ? (int)(left * 1000) + 1 : TICK_MS;
-        ready = sockio_wait(gw_session_fd(x->s), gw_session_wake_fd(x->s), wait_ms);
+        wait_ms =
+            idle && left * 1000 < TICK_MS ? (int)(left * 1000) + 1 : TICK_MS;
+        ready =
+            sockio_wait(gw_session_fd(x->s), gw_session_wake_fd(x->s), wait_ms);
         if (ready == -EINTR || ready == 0) {
             sess_keepalive(x);
             continue;
@@ -163,7 +170,8 @@ static int sess_next_frame(struct sess *x, struct proto_frame *f, bool idle)
         if ((ready < 0 || (ready & 2)) && sess_end(x, &code) != GW_END_NONE)
             return 0;
         if (ready < 0) {
-            snprintf(x->reason, sizeof(x->reason), "poll: %s", strerror(-ready));
+            snprintf(x->reason, sizeof(x->reason), "poll: %s",
+                     strerror(-ready));
             return -1;
         }
         if (!(ready & 1))
@@ -195,7 +203,8 @@ static struct mw_conn *sess_connect(struct sess *x, int tries)
     struct mw_conn *c;
 
     snprintf(name, sizeof(name), "gateway %s session %s", x->cfg->id,
-             gw_session_id(x->s)[0] ? gw_session_id(x->s) : gw_session_peer(x->s));
+             gw_session_id(x->s)[0] ? gw_session_id(x->s)
+                                    : gw_session_peer(x->s));
     memset(&o, 0, sizeof(o));
     o.url = x->cfg->amqp_url;
     o.name = name;
@@ -217,7 +226,8 @@ static int sess_start(struct sess *x)
 
     x->conn = sess_connect(x, RECONNECT_TRIES);
     if (x->conn == NULL)
-        return sess_fail(x, PROTO_E_BROKER, "the gateway cannot reach the "
+        return sess_fail(x, PROTO_E_BROKER,
+                         "the gateway cannot reach the "
                          "message broker");
     rc = topo_declare_control(x->conn);
     if (rc == 0)
@@ -230,8 +240,10 @@ static int sess_start(struct sess *x)
     /* Journaled first: if this gateway dies, the next one aborts it. */
     rc = gw_journal_start(x->srv->journal, id);
     if (rc != 0)
-        return sess_fail(x, PROTO_E_INTERNAL, "the gateway cannot write its "
-                         "session journal: %s", strerror(-rc));
+        return sess_fail(x, PROTO_E_INTERNAL,
+                         "the gateway cannot write its "
+                         "session journal: %s",
+                         strerror(-rc));
     gw_registry_set_id(x->srv->reg, x->s, id);
     ctl_init(&msg, CTL_SESSION_START, id);
     snprintf(msg.reply_to, sizeof(msg.reply_to), "%s", x->cfg->id);
@@ -330,15 +342,18 @@ static int on_batch(struct sess *x, const struct proto_msg *m)
     plan_exchange(PLAN_FILTER, ex, sizeof(ex));
     rc = mw_publish(x->conn, ex, table, &meta, m->u.batch.data, m->u.batch.len);
     if (rc != 0)
-        return sess_fail(x, PROTO_E_BROKER, "publishing to the broker failed: %s",
+        return sess_fail(x, PROTO_E_BROKER,
+                         "publishing to the broker failed: %s",
                          mw_strerror(rc));
     x->batches[m->u.batch.table]++;
     gw_stream_batch_done(&x->st, m);
     x->bytes += m->u.batch.len;
     FAULT_POINT("gateway.mid_stream");
-    if (x->cfg->max_backlog > 0 && x->batches[m->u.batch.table] % BACKLOG_EVERY == 0 &&
+    if (x->cfg->max_backlog > 0 &&
+        x->batches[m->u.batch.table] % BACKLOG_EVERY == 0 &&
         (rc = sess_backpressure(x, table)) != 0)
-        return sess_fail(x, PROTO_E_BROKER, "publishing to the broker failed: %s",
+        return sess_fail(x, PROTO_E_BROKER,
+                         "publishing to the broker failed: %s",
                          mw_strerror(rc));
     return OUT_OK;
 }
@@ -352,7 +367,8 @@ static int on_data_end(struct sess *x)
     int t, rc;
 
     ctl_init(msg, CTL_DONE, gw_session_id(x->s));
-    snprintf(msg->stage, sizeof(msg->stage), "%s", plan_stage_name(PLAN_GATEWAY));
+    snprintf(msg->stage, sizeof(msg->stage), "%s",
+             plan_stage_name(PLAN_GATEWAY));
     msg->replica = 0;
     for (t = 0; t < PLAN_NTABLES; t++) {
         const char *table = plan_table_name((enum plan_table)t);
@@ -435,7 +451,8 @@ static int sess_publish_abort(struct sess *x)
         rc = mw_flush(x->conn);
     if (rc != 0)
         log_warn("publishing abort failed session=%s err=%s (the next start of "
-                 "this gateway aborts it)", gw_session_id(x->s), mw_strerror(rc));
+                 "this gateway aborts it)",
+                 gw_session_id(x->s), mw_strerror(rc));
     return rc;
 }
 
@@ -449,7 +466,8 @@ static void sess_settle(struct sess *x, int out)
         return;
     if (out == OUT_ABORT)
         rc = sess_publish_abort(x);
-    if (rc == 0 && (rc = gw_journal_end(x->srv->journal, gw_session_id(x->s))) != 0)
+    if (rc == 0 &&
+        (rc = gw_journal_end(x->srv->journal, gw_session_id(x->s))) != 0)
         log_warn("session journal not updated session=%s: %s",
                  gw_session_id(x->s), strerror(-rc));
 }
@@ -484,12 +502,12 @@ static void sess_log_end(struct sess *x, const char *status)
     log_info("session end session=%s client=%s peer=%s status=%s rows=%llu "
              "batches=%llu bytes=%llu result_bytes=%llu seconds=%.2f "
              "held_back_s=%.2f%s%s%s",
-             id[0] ? id : "-", client[0] ? client : "-",
-             gw_session_peer(x->s), status, (unsigned long long)rows,
-             (unsigned long long)batches, (unsigned long long)x->bytes,
+             id[0] ? id : "-", client[0] ? client : "-", gw_session_peer(x->s),
+             status, (unsigned long long)rows, (unsigned long long)batches,
+             (unsigned long long)x->bytes,
              (unsigned long long)gw_session_result_bytes(x->s),
-             clock_mono_s() - x->t0, x->held_s, x->reason[0] ? " reason=\"" : "",
-             x->reason,
+             clock_mono_s() - x->t0, x->held_s,
+             x->reason[0] ? " reason=\"" : "", x->reason,
              x->reason[0] ? "\"" : "");
 }
 

@@ -56,7 +56,8 @@ static int open_wake_pipe(int p[2])
     return 0;
 }
 
-struct gw_session *gw_session_create(int fd, const char *peer, size_t max_pending)
+struct gw_session *gw_session_create(int fd, const char *peer,
+                                     size_t max_pending)
 {
     struct gw_session *s = calloc(1, sizeof(*s));
     int i;
@@ -115,7 +116,8 @@ void gw_session_set_id(struct gw_session *s, const char *id)
     snprintf(s->id, sizeof(s->id), "%s", id);
 }
 
-void gw_session_set_client(struct gw_session *s, const char *name, uint16_t version)
+void gw_session_set_client(struct gw_session *s, const char *name,
+                           uint16_t version)
 {
     char *c;
 
@@ -179,7 +181,8 @@ bool gw_session_set_end(struct gw_session *s, enum gw_end end, uint16_t code,
     pthread_mutex_lock(&s->lock);
     if (s->end == GW_END_NONE) {
         /* On failure, shutdown wakes the session thread's reader too. */
-        if (frame != NULL && s->fd >= 0 && sockio_send_all(s->fd, frame, len) != 0)
+        if (frame != NULL && s->fd >= 0 &&
+            sockio_send_all(s->fd, frame, len) != 0)
             (void)shutdown(s->fd, SHUT_RDWR);
         s->end = end;
         s->kick_code = code;

@@ -41,7 +41,8 @@ struct gw_rfile {
  * is freed unless taken), one reference held by the caller; max_pending
  * bounds each result file's out-of-order chunks. NULL on failure (errno
  * set, fd not closed). */
-struct gw_session *gw_session_create(int fd, const char *peer, size_t max_pending);
+struct gw_session *gw_session_create(int fd, const char *peer,
+                                     size_t max_pending);
 
 void gw_session_ref(struct gw_session *s);
 /* Drops a reference; the last one frees s. NULL: no-op. */
@@ -54,7 +55,8 @@ void gw_session_set_id(struct gw_session *s, const char *id);
 
 /* Set by the session thread before the id (then read-only): the client's
  * name (borrowed; copied, made safe for key=value logs) and version. */
-void gw_session_set_client(struct gw_session *s, const char *name, uint16_t version);
+void gw_session_set_client(struct gw_session *s, const char *name,
+                           uint16_t version);
 const char *gw_session_client(const struct gw_session *s);
 uint16_t gw_session_version(const struct gw_session *s);
 const char *gw_session_peer(const struct gw_session *s);

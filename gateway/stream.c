@@ -25,7 +25,8 @@ enum gw_verdict gw_stream_header(struct gw_stream *st, int err)
     return err == PROTO_ERR_TOO_BIG ? GW_V_TOO_BIG : GW_V_BAD_FRAME;
 }
 
-enum gw_verdict gw_stream_hello(struct gw_stream *st, const struct proto_frame *f,
+enum gw_verdict gw_stream_hello(struct gw_stream *st,
+                                const struct proto_frame *f,
                                 struct proto_msg *m)
 {
     int rc;
@@ -70,7 +71,8 @@ static enum gw_verdict on_table_begin(struct gw_stream *st, int table)
     return GW_V_OK;
 }
 
-static enum gw_verdict on_table_end(struct gw_stream *st, int table, uint64_t rows)
+static enum gw_verdict on_table_end(struct gw_stream *st, int table,
+                                    uint64_t rows)
 {
     st->table = table;
     st->said_rows = rows;
@@ -83,7 +85,8 @@ static enum gw_verdict on_table_end(struct gw_stream *st, int table, uint64_t ro
     return GW_V_OK;
 }
 
-enum gw_verdict gw_stream_frame(struct gw_stream *st, const struct proto_frame *f,
+enum gw_verdict gw_stream_frame(struct gw_stream *st,
+                                const struct proto_frame *f,
                                 struct proto_msg *m)
 {
     st->type = f->type;
@@ -135,20 +138,25 @@ static void stream_reason(const struct gw_stream *st, enum gw_verdict v,
         snprintf(out, n, "BATCH of %s outside its TABLE_BEGIN/TABLE_END", name);
         break;
     case GW_V_BATCH_LINES:
-        snprintf(out, n, "BATCH of %s is not whole lines (empty, no rows, or no "
-                 "final newline)", name);
+        snprintf(out, n,
+                 "BATCH of %s is not whole lines (empty, no rows, or no "
+                 "final newline)",
+                 name);
         break;
     case GW_V_TABLE_OPEN:
     case GW_V_TABLE_SENT:
-        snprintf(out, n, "TABLE_BEGIN of %s: %s", name, v == GW_V_TABLE_OPEN
-                 ? "another table is open" : "table already sent");
+        snprintf(out, n, "TABLE_BEGIN of %s: %s", name,
+                 v == GW_V_TABLE_OPEN ? "another table is open"
+                                      : "table already sent");
         break;
     case GW_V_TABLE_CLOSED:
         snprintf(out, n, "TABLE_END of %s, which is not open", name);
         break;
     case GW_V_ROW_COUNT:
-        snprintf(out, n, "TABLE_END of %s says %llu rows, its batches carried "
-                 "%llu", name, (unsigned long long)st->said_rows,
+        snprintf(out, n,
+                 "TABLE_END of %s says %llu rows, its batches carried "
+                 "%llu",
+                 name, (unsigned long long)st->said_rows,
                  (unsigned long long)st->rows[st->table]);
         break;
     case GW_V_END_OPEN:
@@ -167,8 +175,10 @@ uint16_t gw_stream_reason(const struct gw_stream *st, enum gw_verdict v,
 {
     switch (v) {
     case GW_V_NOT_CLIENT:
-        snprintf(out, n, "the first frame is not a HELLO (%s): not a "
-                 "coffee-stream client?", proto_strerror(st->err));
+        snprintf(out, n,
+                 "the first frame is not a HELLO (%s): not a "
+                 "coffee-stream client?",
+                 proto_strerror(st->err));
         return PROTO_E_VERSION;
     case GW_V_TOO_BIG:
         snprintf(out, n, "%s (cap %ld bytes, MAX_FRAME_BYTES)",
@@ -181,9 +191,10 @@ uint16_t gw_stream_reason(const struct gw_stream *st, enum gw_verdict v,
         snprintf(out, n, "expected HELLO, got %s", proto_type_name(st->type));
         return PROTO_E_PROTOCOL;
     case GW_V_BAD_VERSION:
-        snprintf(out, n, "protocol version %u is not supported (this gateway "
-                 "speaks versions %d to %d)", st->version, PROTO_VERSION_MIN,
-                 PROTO_VERSION);
+        snprintf(out, n,
+                 "protocol version %u is not supported (this gateway "
+                 "speaks versions %d to %d)",
+                 st->version, PROTO_VERSION_MIN, PROTO_VERSION);
         return PROTO_E_VERSION;
     case GW_V_BAD_MAGIC:
         snprintf(out, n, "bad magic: not a coffee-stream client");

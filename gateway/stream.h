@@ -18,9 +18,9 @@
 #include <stdint.h>
 
 enum gw_verdict {
-    GW_V_OK,            /* accepted, nothing to do (HELLO, TABLE_BEGIN/END) */
-    GW_V_BATCH,         /* publish it, then gw_stream_batch_done() */
-    GW_V_DATA_END,      /* the data is complete: confirm it */
+    GW_V_OK,       /* accepted, nothing to do (HELLO, TABLE_BEGIN/END) */
+    GW_V_BATCH,    /* publish it, then gw_stream_batch_done() */
+    GW_V_DATA_END, /* the data is complete: confirm it */
     /* every verdict below ends the session (gw_stream_reason) */
     GW_V_NOT_CLIENT,    /* first frame header refused: not a client */
     GW_V_TOO_BIG,       /* frame over the cap (from its header) */
@@ -37,7 +37,7 @@ enum gw_verdict {
     GW_V_TABLE_CLOSED,  /* TABLE_END of a table that is not open */
     GW_V_ROW_COUNT,     /* TABLE_END's row count differs from the batches' */
     GW_V_END_OPEN,      /* DATA_END while a table is open */
-    GW_V_UNEXPECTED,    /* a frame the client never sends, or any after DATA_END */
+    GW_V_UNEXPECTED, /* a frame the client never sends, or any after DATA_END */
 };
 
 /* One client stream's state; what the last verdict was about, for its
@@ -63,11 +63,13 @@ enum gw_verdict gw_stream_header(struct gw_stream *st, int err);
 
 /* The first frame: decoded into *m (borrowing f's payload). GW_V_OK when it
  * is an acceptable HELLO (m->u.hello is then valid). */
-enum gw_verdict gw_stream_hello(struct gw_stream *st, const struct proto_frame *f,
+enum gw_verdict gw_stream_hello(struct gw_stream *st,
+                                const struct proto_frame *f,
                                 struct proto_msg *m);
 
 /* A frame after the handshake, decoded into *m (borrowing f's payload). */
-enum gw_verdict gw_stream_frame(struct gw_stream *st, const struct proto_frame *f,
+enum gw_verdict gw_stream_frame(struct gw_stream *st,
+                                const struct proto_frame *f,
                                 struct proto_msg *m);
 
 /* The batch m (a GW_V_BATCH) was published: its rows count. */

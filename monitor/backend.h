@@ -38,10 +38,10 @@ struct backend_event {
     char slot[BACKEND_NAME_MAX];
     char ref[BACKEND_REF_MAX]; /* pid or container id of the incarnation */
     long pid;                  /* local: the pid; docker: 0 */
-    int exit_status;           /* BEV_EXITED: exit code, 128+signal, -1 unknown */
-    bool deliberate;           /* BEV_EXITED: stopped on purpose (docker stop,
+    int exit_status; /* BEV_EXITED: exit code, 128+signal, -1 unknown */
+    bool deliberate; /* BEV_EXITED: stopped on purpose (docker stop,
                                   compose stop/down): never restart */
-    int64_t at_ms;             /* monotonic ms the backend saw it */
+    int64_t at_ms;   /* monotonic ms the backend saw it */
 };
 
 struct backend;

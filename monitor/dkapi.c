@@ -191,14 +191,16 @@ static size_t on_stream(char *data, size_t size, size_t n, void *arg)
     for (i = 0; i < total; i++) {
         if (data[i] != '\n')
             continue;
-        if (!s->line.overflow && buf_add(&s->line, data + start, i - start, MAX_LINE) &&
+        if (!s->line.overflow &&
+            buf_add(&s->line, data + start, i - start, MAX_LINE) &&
             s->line.len > 0)
             s->fn(s->arg, s->line.p, s->line.len);
         s->line.len = 0;
         s->line.overflow = false;
         start = i + 1;
     }
-    if (start < total && !buf_add(&s->line, data + start, total - start, MAX_LINE))
+    if (start < total &&
+        !buf_add(&s->line, data + start, total - start, MAX_LINE))
         s->line.overflow = true; /* a line that long is dropped */
     return total;
 }
@@ -248,7 +250,8 @@ void dka_stream_destroy(struct dka_stream *s)
     free(s);
 }
 
-int dka_stream_open(struct dka_stream *s, const char *path, char *err, size_t errsz)
+int dka_stream_open(struct dka_stream *s, const char *path, char *err,
+                    size_t errsz)
 {
     char url[2048];
 
@@ -293,7 +296,8 @@ static int advance(struct dka_stream *s, char *err, size_t errsz)
     return 0;
 }
 
-int dka_stream_pump(struct dka_stream *s, int timeout_ms, char *err, size_t errsz)
+int dka_stream_pump(struct dka_stream *s, int timeout_ms, char *err,
+                    size_t errsz)
 {
     if (s->open && advance(s, err, errsz))
         return 1;

@@ -43,14 +43,16 @@ struct dka_stream *dka_stream_create(const char *sock, const atomic_bool *stop,
 void dka_stream_destroy(struct dka_stream *s);
 
 /* Starts GET path (closing a stream still open); 0 or -1 (err). */
-int dka_stream_open(struct dka_stream *s, const char *path, char *err, size_t errsz);
+int dka_stream_open(struct dka_stream *s, const char *path, char *err,
+                    size_t errsz);
 bool dka_stream_is_open(const struct dka_stream *s);
 void dka_stream_close(struct dka_stream *s);
 
 /* Waits up to timeout_ms for data (or a wakeup) and hands out the complete
  * lines. Returns 0, or 1 when the open stream ended (then closed; the reason
  * in err). Without an open stream it only waits. */
-int dka_stream_pump(struct dka_stream *s, int timeout_ms, char *err, size_t errsz);
+int dka_stream_pump(struct dka_stream *s, int timeout_ms, char *err,
+                    size_t errsz);
 
 /* Makes a pump waiting in another thread return at once. */
 void dka_stream_wakeup(struct dka_stream *s);

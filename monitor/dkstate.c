@@ -52,7 +52,8 @@ static bool copy_id(char *dst, const char *id)
 
 /* Labels (an object of strings, or an event's Attributes, which hold the
  * labels among other keys): the project, and whether to keep it alive. */
-static void read_labels(const cJSON *labels, char *project, size_t psize, bool *keep)
+static void read_labels(const cJSON *labels, char *project, size_t psize,
+                        bool *keep)
 {
     const char *p = str_of(labels, DK_PROJECT_LABEL);
     const char *k = str_of(labels, DK_KEEP_LABEL);
@@ -87,10 +88,10 @@ static bool action_of(const char *s, enum dk_action *a)
     static const struct {
         const char *name;
         enum dk_action action;
-    } map[] = {{"create", DK_CREATE}, {"start", DK_START},     {"kill", DK_KILL},
-               {"die", DK_DIE},
-               {"stop", DK_STOP},     {"destroy", DK_DESTROY}, {"rename", DK_RENAME},
-               {"pause", DK_PAUSE},   {"unpause", DK_UNPAUSE}};
+    } map[] = {
+        {"create", DK_CREATE}, {"start", DK_START}, {"kill", DK_KILL},
+        {"die", DK_DIE},       {"stop", DK_STOP},   {"destroy", DK_DESTROY},
+        {"rename", DK_RENAME}, {"pause", DK_PAUSE}, {"unpause", DK_UNPAUSE}};
     size_t i;
 
     for (i = 0; s && i < sizeof(map) / sizeof(map[0]); i++)
@@ -101,7 +102,8 @@ static bool action_of(const char *s, enum dk_action *a)
     return false;
 }
 
-static int event_fields(const cJSON *root, const char *project, struct dk_event *ev)
+static int event_fields(const cJSON *root, const char *project,
+                        struct dk_event *ev)
 {
     const cJSON *actor = cJSON_GetObjectItemCaseSensitive(root, "Actor");
     const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(actor, "Attributes");
@@ -111,7 +113,8 @@ static int event_fields(const cJSON *root, const char *project, struct dk_event 
 
     if (type == NULL || !cJSON_IsObject(attrs))
         return DK_PARSE_BAD;
-    if (strcmp(type, "container") != 0 || !action_of(str_of(root, "Action"), &ev->action))
+    if (strcmp(type, "container") != 0 ||
+        !action_of(str_of(root, "Action"), &ev->action))
         return DK_PARSE_SKIP;
     read_labels(attrs, proj, sizeof(proj), &keep);
     if (!keep || strcmp(proj, project) != 0)
@@ -172,7 +175,8 @@ static int status_code(const char *s)
 static bool list_item(const cJSON *it, struct dk_ctr *c)
 {
     const cJSON *names = cJSON_GetObjectItemCaseSensitive(it, "Names");
-    const cJSON *first = cJSON_IsArray(names) ? cJSON_GetArrayItem(names, 0) : NULL;
+    const cJSON *first =
+        cJSON_IsArray(names) ? cJSON_GetArrayItem(names, 0) : NULL;
 
     memset(c, 0, sizeof(*c));
     if (!copy_id(c->id, str_of(it, "Id")) || !cJSON_IsString(first) ||
@@ -229,8 +233,8 @@ int dk_parse_inspect(const char *body, size_t len, struct dk_ctr *out)
     if (cJSON_IsObject(root) && copy_id(out->id, str_of(root, "Id")) &&
         copy_name(out->name, sizeof(out->name), str_of(root, "Name"))) {
         snprintf(out->hostname, sizeof(out->hostname), "%s", host ? host : "");
-        read_labels(cJSON_GetObjectItemCaseSensitive(cfg, "Labels"), out->project,
-                    sizeof(out->project), &out->keep);
+        read_labels(cJSON_GetObjectItemCaseSensitive(cfg, "Labels"),
+                    out->project, sizeof(out->project), &out->keep);
         out->state = state_of(str_of(st, "Status"));
         out->exit_code = cJSON_IsNumber(code) ? code->valueint : -1;
         rc = 0;
@@ -282,8 +286,8 @@ void dkt_destroy(struct dk_table *t)
     free(t);
 }
 
-static void push(struct dk_table *t, enum backend_event_kind kind, const struct ctr *c,
-                 int status, bool deliberate, int64_t now)
+static void push(struct dk_table *t, enum backend_event_kind kind,
+                 const struct ctr *c, int status, bool deliberate, int64_t now)
 {
     struct backend_event *e;
 
@@ -320,12 +324,14 @@ static struct ctr *find(const struct dk_table *t, const char *id)
 }
 
 /* Is name announced by a container other than c? */
-static bool name_taken(const struct dk_table *t, const struct ctr *c, const char *name)
+static bool name_taken(const struct dk_table *t, const struct ctr *c,
+                       const char *name)
 {
     size_t i;
 
     for (i = 0; i < t->n; i++)
-        if (&t->c[i] != c && t->c[i].announced && strcmp(t->c[i].name, name) == 0)
+        if (&t->c[i] != c && t->c[i].announced &&
+            strcmp(t->c[i].name, name) == 0)
             return true;
     return false;
 }
@@ -357,12 +363,12 @@ static struct ctr *add(struct dk_table *t, const char *id, const char *name)
     return c;
 }
 
-static void exited(struct dk_table *t, struct ctr *c, bool deliberate, const char *why,
-                   int64_t now)
+static void exited(struct dk_table *t, struct ctr *c, bool deliberate,
+                   const char *why, int64_t now)
 {
     c->die_until = NONE;
-    log_info("slot=%s exited exit=%d container=%.12s: %s", c->name, c->exit_code, c->id,
-             why);
+    log_info("slot=%s exited exit=%d container=%.12s: %s", c->name,
+             c->exit_code, c->id, why);
     push(t, BEV_EXITED, c, c->exit_code, deliberate, now);
 }
 
@@ -406,7 +412,7 @@ static void to_paused(struct dk_table *t, struct ctr *c, int64_t now)
 static void to_exited(struct dk_table *t, struct ctr *c, int code, int64_t now)
 {
     if (c->state == DK_CREATED)
-        to_running(t, c, now); /* it ran in between */
+        to_running(t, c, now);   /* it ran in between */
     if (c->state == DK_PAUSED) { /* reported as stopped already */
         c->state = DK_EXITED;
         c->gen++;
@@ -447,7 +453,8 @@ static void gone(struct dk_table *t, struct ctr *c, int64_t now)
     *c = t->c[--t->n];
 }
 
-static void rename_to(struct dk_table *t, struct ctr *c, const char *name, int64_t now)
+static void rename_to(struct dk_table *t, struct ctr *c, const char *name,
+                      int64_t now)
 {
     if (strcmp(c->name, name) == 0)
         return;
@@ -507,7 +514,8 @@ int dkt_on_event(struct dk_table *t, const struct dk_event *ev, int64_t now)
     return 0;
 }
 
-static const struct dk_ctr *listed(const struct dk_ctr *l, size_t n, const char *id)
+static const struct dk_ctr *listed(const struct dk_ctr *l, size_t n,
+                                   const char *id)
 {
     size_t i;
 
@@ -524,7 +532,8 @@ static bool fresh(const struct ctr *c, int64_t now)
     return c->event_ms != NONE && now - c->event_ms < DK_LIST_LAG_MS;
 }
 
-int dkt_on_list(struct dk_table *t, const struct dk_ctr *l, size_t n, int64_t now)
+int dkt_on_list(struct dk_table *t, const struct dk_ctr *l, size_t n,
+                int64_t now)
 {
     struct ctr *c;
     size_t i;
@@ -612,15 +621,16 @@ void dkt_set_hostname(struct dk_table *t, const char *id, const char *hostname)
         snprintf(c->host, sizeof(c->host), "%s", hostname);
 }
 
-bool dkt_match(const struct dk_table *t, const char *host, char *slot, size_t slotsz,
-               char *ref, size_t refsz)
+bool dkt_match(const struct dk_table *t, const char *host, char *slot,
+               size_t slotsz, char *ref, size_t refsz)
 {
     size_t i;
 
     for (i = 0; i < t->n; i++) {
         const struct ctr *c = &t->c[i];
 
-        if (c->announced && c->state == DK_RUNNING && strcmp(c->host, host) == 0) {
+        if (c->announced && c->state == DK_RUNNING &&
+            strcmp(c->host, host) == 0) {
             snprintf(slot, slotsz, "%s", c->name);
             snprintf(ref, refsz, "%s", c->id);
             return true;
@@ -629,8 +639,8 @@ bool dkt_match(const struct dk_table *t, const char *host, char *slot, size_t sl
     return false;
 }
 
-int dkt_lookup(const struct dk_table *t, const char *slot, char *id, size_t idsz,
-               unsigned *gen)
+int dkt_lookup(const struct dk_table *t, const char *slot, char *id,
+               size_t idsz, unsigned *gen)
 {
     const struct ctr *best = NULL;
     size_t i;

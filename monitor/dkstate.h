@@ -61,10 +61,22 @@
 #define DK_ONEOFF_LABEL "com.docker.compose.oneoff"
 
 enum dk_action {
-    DK_CREATE, DK_START, DK_KILL, DK_DIE, DK_STOP, DK_DESTROY, DK_RENAME, DK_PAUSE,
+    DK_CREATE,
+    DK_START,
+    DK_KILL,
+    DK_DIE,
+    DK_STOP,
+    DK_DESTROY,
+    DK_RENAME,
+    DK_PAUSE,
     DK_UNPAUSE
 };
-enum dk_state { DK_CREATED, DK_RUNNING, DK_PAUSED, DK_EXITED };
+enum dk_state {
+    DK_CREATED,
+    DK_RUNNING,
+    DK_PAUSED,
+    DK_EXITED
+};
 
 /* One line of GET /events. */
 struct dk_event {
@@ -79,14 +91,18 @@ struct dk_event {
 struct dk_ctr {
     char id[DK_ID_MAX];
     char name[BACKEND_NAME_MAX];
-    char hostname[HB_NAME_MAX];       /* inspection only, else "" */
-    char project[BACKEND_NAME_MAX];   /* its Compose project, "" if none */
-    enum dk_state state;              /* restarting, dead, removing: exited */
-    int exit_code;                    /* -1 unknown */
-    bool keep;                        /* to keep alive (label, not a one-off) */
+    char hostname[HB_NAME_MAX];     /* inspection only, else "" */
+    char project[BACKEND_NAME_MAX]; /* its Compose project, "" if none */
+    enum dk_state state;            /* restarting, dead, removing: exited */
+    int exit_code;                  /* -1 unknown */
+    bool keep;                      /* to keep alive (label, not a one-off) */
 };
 
-enum { DK_PARSE_OK = 0, DK_PARSE_SKIP = 1, DK_PARSE_BAD = -1 };
+enum {
+    DK_PARSE_OK = 0,
+    DK_PARSE_SKIP = 1,
+    DK_PARSE_BAD = -1
+};
 
 /* Parses one event line. DK_PARSE_OK: *ev filled; DK_PARSE_SKIP: not an
  * event of interest (another type, action or project, a container not kept
@@ -114,8 +130,8 @@ void dkt_destroy(struct dk_table *t);
  * the next listing repairs what was lost). */
 int dkt_on_event(struct dk_table *t, const struct dk_event *ev, int64_t now)
     __attribute__((warn_unused_result));
-int dkt_on_list(struct dk_table *t, const struct dk_ctr *c, size_t n, int64_t now)
-    __attribute__((warn_unused_result));
+int dkt_on_list(struct dk_table *t, const struct dk_ctr *c, size_t n,
+                int64_t now) __attribute__((warn_unused_result));
 
 /* Ends the grace of held dies that are due (they become crashes). */
 void dkt_tick(struct dk_table *t, int64_t now);
@@ -137,8 +153,8 @@ bool dkt_match(const struct dk_table *t, const char *host, char *slot,
 
 /* The container of slot (a running one first): its id and generation (bumped
  * at each start or death seen). 0, or -1 when no container is that slot. */
-int dkt_lookup(const struct dk_table *t, const char *slot, char *id, size_t idsz,
-               unsigned *gen);
+int dkt_lookup(const struct dk_table *t, const char *slot, char *id,
+               size_t idsz, unsigned *gen);
 
 /* The outcome of a start of container id asked at generation gen. Nothing
  * seen in between: ok makes it running (BEV_RUNNING), a failure reads as a

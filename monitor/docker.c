@@ -76,8 +76,8 @@ struct backend {
     char *list_path, *events_path;
     atomic_bool stop;
     pthread_mutex_t lock;
-    pthread_cond_t more; /* actions queued, or stop */
-    struct dk_table *t;  /* under lock */
+    pthread_cond_t more;          /* actions queued, or stop */
+    struct dk_table *t;           /* under lock */
     struct action q[MAX_ACTIONS]; /* under lock */
     size_t nq;
     int pipe[2]; /* any thread -> the monitor's loop: events queued */
@@ -93,7 +93,8 @@ struct backend {
 
 static void notify(struct backend *b)
 {
-    (void)!write(b->pipe[1], "e", 1); /* full pipe: a wakeup is pending anyway */
+    (void)!write(b->pipe[1], "e",
+                 1); /* full pipe: a wakeup is pending anyway */
 }
 
 /* ------------------------------------------------------------- watcher */
@@ -105,8 +106,8 @@ static void on_line(void *arg, const char *line, size_t len)
     int rc = dk_parse_event(line, len, b->project, &ev);
 
     if (rc == DK_PARSE_BAD)
-        log_debug("ignored a line of the event stream: %.*s", (int)(len > 200 ? 200 : len),
-                  line);
+        log_debug("ignored a line of the event stream: %.*s",
+                  (int)(len > 200 ? 200 : len), line);
     if (rc != DK_PARSE_OK)
         return;
     pthread_mutex_lock(&b->lock);
@@ -123,12 +124,12 @@ static void api_answered(struct backend *b)
     b->api_down = false;
 }
 
-static void api_failed(struct backend *b, const char *what, long status, const char *err,
-                       const char *body)
+static void api_failed(struct backend *b, const char *what, long status,
+                       const char *err, const char *body)
 {
     if (!b->api_down)
-        log_warn("docker API at %s: %s failed: %s%.200s (retrying)", b->sock, what,
-                 status < 0 ? err : "", status < 0 ? "" : body);
+        log_warn("docker API at %s: %s failed: %s%.200s (retrying)", b->sock,
+                 what, status < 0 ? err : "", status < 0 ? "" : body);
     b->api_down = true;
 }
 
@@ -140,15 +141,16 @@ static void list(struct backend *b)
     size_t len = 0, n = 0;
     long st;
 
-    st = dka_request(b->wreq, "GET", b->list_path, LIST_TIMEOUT_MS, &body, &len, err,
-                     sizeof(err));
+    st = dka_request(b->wreq, "GET", b->list_path, LIST_TIMEOUT_MS, &body, &len,
+                     err, sizeof(err));
     if (st != 200) {
         api_failed(b, "listing the containers", st, err, body ? body : "");
         return;
     }
     api_answered(b);
     if (dk_parse_list(body, len, b->project, &c, &n) != 0) {
-        log_warn("docker API: a container listing that does not parse (or out of memory)");
+        log_warn("docker API: a container listing that does not parse (or out "
+                 "of memory)");
         return;
     }
     pthread_mutex_lock(&b->lock);
@@ -177,8 +179,8 @@ static void inspect_new(struct backend *b)
         if (!found)
             return;
         snprintf(path, sizeof(path), "/containers/%s/json", id);
-        st = dka_request(b->wreq, "GET", path, LIST_TIMEOUT_MS, &body, &len, err,
-                         sizeof(err));
+        st = dka_request(b->wreq, "GET", path, LIST_TIMEOUT_MS, &body, &len,
+                         err, sizeof(err));
         if (st < 0)
             return; /* the daemon is away: next time */
         if (st != 200 || dk_parse_inspect(body, len, &c) != 0)
@@ -190,7 +192,8 @@ static void inspect_new(struct backend *b)
 }
 
 /* Until when the watcher may wait. */
-static int64_t watch_deadline(struct backend *b, int64_t next_list, int64_t next_connect)
+static int64_t watch_deadline(struct backend *b, int64_t next_list,
+                              int64_t next_connect)
 {
     int64_t t = next_list;
 
@@ -217,11 +220,12 @@ static void tick(struct backend *b)
 }
 
 /* After a failed or broken stream: when to try again. */
-static void stream_failed(struct backend *b, const char *err, int64_t *next_connect,
-                          int64_t *backoff)
+static void stream_failed(struct backend *b, const char *err,
+                          int64_t *next_connect, int64_t *backoff)
 {
     log_at(b->stream_down ? LOG_DEBUG : LOG_WARN,
-           "docker event stream: %s; reconnecting in %lld ms (backing off up to %d ms)",
+           "docker event stream: %s; reconnecting in %lld ms (backing off up "
+           "to %d ms)",
            err, (long long)*backoff, BACKOFF_MAX_MS);
     b->stream_down = true;
     *next_connect = clock_mono_ms() + *backoff;
@@ -243,7 +247,8 @@ static void *watcher_main(void *arg)
             opened = now;
             if (next_list > now + LIST_AFTER_CONNECT_MS)
                 next_list = now + LIST_AFTER_CONNECT_MS;
-            if (dka_stream_open(b->stream, b->events_path, err, sizeof(err)) != 0)
+            if (dka_stream_open(b->stream, b->events_path, err, sizeof(err)) !=
+                0)
                 stream_failed(b, err, &next_connect, &backoff);
         }
         if (dka_stream_is_open(b->stream) && now - opened >= STREAM_STABLE_MS) {
@@ -276,15 +281,16 @@ static void do_start(struct backend *b, struct dka *a, const struct action *ac)
     bool ok;
 
     snprintf(path, sizeof(path), "/containers/%s/start", ac->id);
-    st = dka_request(a, "POST", path, START_TIMEOUT_MS, &body, NULL, err, sizeof(err));
+    st = dka_request(a, "POST", path, START_TIMEOUT_MS, &body, NULL, err,
+                     sizeof(err));
     ok = st == 204 || st == 304;
     if (ok)
         log_info("slot=%s %s container=%.12s ms=%lld", ac->slot,
                  st == 204 ? "started" : "already running", ac->id,
                  (long long)(clock_mono_ms() - t0));
     else if (!atomic_load(&b->stop))
-        log_error("slot=%s start of container=%.12s failed: %s%.200s", ac->slot, ac->id,
-                  st < 0 ? err : "", st < 0 ? "" : body);
+        log_error("slot=%s start of container=%.12s failed: %s%.200s", ac->slot,
+                  ac->id, st < 0 ? err : "", st < 0 ? "" : body);
     pthread_mutex_lock(&b->lock);
     dkt_start_done(b->t, ac->id, ac->gen, ok, clock_mono_ms());
     pthread_mutex_unlock(&b->lock);
@@ -298,14 +304,16 @@ static void do_kill(struct backend *b, struct dka *a, const struct action *ac)
     long st;
 
     snprintf(path, sizeof(path), "/containers/%s/kill?signal=KILL", ac->id);
-    st = dka_request(a, "POST", path, KILL_TIMEOUT_MS, &body, NULL, err, sizeof(err));
+    st = dka_request(a, "POST", path, KILL_TIMEOUT_MS, &body, NULL, err,
+                     sizeof(err));
     if (st == 204)
         log_info("slot=%s killed container=%.12s", ac->slot, ac->id);
     else if (st == 404 || st == 409) /* gone, or not running: fine */
-        log_debug("slot=%s container=%.12s not running: nothing to kill", ac->slot, ac->id);
+        log_debug("slot=%s container=%.12s not running: nothing to kill",
+                  ac->slot, ac->id);
     else if (!atomic_load(&b->stop))
-        log_error("slot=%s kill of container=%.12s failed: %s%.200s", ac->slot, ac->id,
-                  st < 0 ? err : "", st < 0 ? "" : body);
+        log_error("slot=%s kill of container=%.12s failed: %s%.200s", ac->slot,
+                  ac->id, st < 0 ? err : "", st < 0 ? "" : body);
 }
 
 static void *actor_main(void *arg)
@@ -351,8 +359,8 @@ static int enqueue(struct backend *b, const struct action *ac)
     pthread_cond_signal(&b->more);
     pthread_mutex_unlock(&b->lock);
     if (rc != 0)
-        log_error("slot=%s: %d docker actions queued already: not done", ac->slot,
-                  MAX_ACTIONS);
+        log_error("slot=%s: %d docker actions queued already: not done",
+                  ac->slot, MAX_ACTIONS);
     return rc;
 }
 
@@ -371,13 +379,15 @@ static bool env_long(const char *name, long def, long lo, long hi, long *out)
     *out = strtol(v, &end, 10);
     if (errno == 0 && end != v && *end == '\0' && *out >= lo && *out <= hi)
         return true;
-    fprintf(stderr, "error: %s: '%s' is not an integer in %ld..%ld\n", name, v, lo, hi);
+    fprintf(stderr, "error: %s: '%s' is not an integer in %ld..%ld\n", name, v,
+            lo, hi);
     return false;
 }
 
 static int read_settings(struct backend *b)
 {
-    const char *host = getenv("DOCKER_HOST"), *proj = getenv("MONITOR_DOCKER_PROJECT");
+    const char *host = getenv("DOCKER_HOST"),
+               *proj = getenv("MONITOR_DOCKER_PROJECT");
     int errors = 0;
 
     if (!env_long("MONITOR_DOCKER_POLL_MS", 2000, 100, 60000, &b->poll_ms))
@@ -390,8 +400,10 @@ static int read_settings(struct backend *b)
              strlen(host + 7) < sizeof(b->sock))
         snprintf(b->sock, sizeof(b->sock), "%s", host + 7);
     else if (++errors)
-        fprintf(stderr, "error: DOCKER_HOST: '%s' is not unix:///path (the monitor "
-                "talks to the daemon's unix socket only)\n", host);
+        fprintf(stderr,
+                "error: DOCKER_HOST: '%s' is not unix:///path (the monitor "
+                "talks to the daemon's unix socket only)\n",
+                host);
     if (proj && strlen(proj) >= sizeof(b->project) && ++errors)
         fprintf(stderr, "error: MONITOR_DOCKER_PROJECT is too long\n");
     else if (proj)
@@ -415,14 +427,18 @@ static int find_project(struct backend *b)
     for (i = 0; i < PROJECT_TRIES && st < 0; i++) {
         if (i > 0)
             (void)poll(NULL, 0, 500); /* the daemon may be starting */
-        st = dka_request(b->wreq, "GET", path, LIST_TIMEOUT_MS, &body, NULL, err,
-                         sizeof(err));
+        st = dka_request(b->wreq, "GET", path, LIST_TIMEOUT_MS, &body, NULL,
+                         err, sizeof(err));
     }
     if (st != 200 || dk_parse_inspect(body, strlen(body), &self) != 0 ||
         self.project[0] == '\0') {
-        log_error("docker mode: cannot tell this monitor's Compose project: container "
-                  "'%s' %s (through %s); set MONITOR_DOCKER_PROJECT", host,
-                  st < 0 ? err : st != 200 ? "not found" : "has no compose project label",
+        log_error("docker mode: cannot tell this monitor's Compose project: "
+                  "container "
+                  "'%s' %s (through %s); set MONITOR_DOCKER_PROJECT",
+                  host,
+                  st < 0      ? err
+                  : st != 200 ? "not found"
+                              : "has no compose project label",
                   b->sock);
         return -1;
     }
@@ -449,14 +465,15 @@ static int make_paths(struct backend *b)
 {
     char f[512];
 
-    snprintf(f, sizeof(f), "{\"label\":[\"%s=%s\",\"%s=true\"]}", DK_PROJECT_LABEL,
-             b->project, DK_KEEP_LABEL);
+    snprintf(f, sizeof(f), "{\"label\":[\"%s=%s\",\"%s=true\"]}",
+             DK_PROJECT_LABEL, b->project, DK_KEEP_LABEL);
     b->list_path = filtered("/containers/json?all=1&filters=", f);
-    snprintf(f, sizeof(f),
-             "{\"type\":[\"container\"],\"label\":[\"%s=%s\"],\"event\":[\"create\","
-             "\"start\",\"kill\",\"die\",\"stop\",\"destroy\",\"rename\",\"pause\","
-             "\"unpause\"]}",
-             DK_PROJECT_LABEL, b->project);
+    snprintf(
+        f, sizeof(f),
+        "{\"type\":[\"container\"],\"label\":[\"%s=%s\"],\"event\":[\"create\","
+        "\"start\",\"kill\",\"die\",\"stop\",\"destroy\",\"rename\",\"pause\","
+        "\"unpause\"]}",
+        DK_PROJECT_LABEL, b->project);
     b->events_path = filtered("/events?filters=", f);
     return b->list_path && b->events_path ? 0 : -1;
 }
@@ -525,7 +542,8 @@ static int start_threads(struct backend *b)
         return -1;
     b->watching = true;
     for (i = 0; i < ACTORS; i++) {
-        if (pthread_create(&b->actors[i].th, NULL, actor_main, &b->actors[i]) != 0)
+        if (pthread_create(&b->actors[i].th, NULL, actor_main, &b->actors[i]) !=
+            0)
             return -1;
         b->actors[i].started = true;
     }
@@ -548,7 +566,8 @@ static struct backend *docker_create(const char *config)
         goto out_destroy;
     if (stat(b->sock, &st) != 0 || !S_ISSOCK(st.st_mode)) {
         log_error("docker mode: no Docker socket at %s (mount the host's: "
-                  "-v /var/run/docker.sock:/var/run/docker.sock)", b->sock);
+                  "-v /var/run/docker.sock:/var/run/docker.sock)",
+                  b->sock);
         goto out_destroy;
     }
     if (dka_global_init() != 0)
@@ -560,7 +579,8 @@ static struct backend *docker_create(const char *config)
         goto out_destroy;
     if (make_paths(b) != 0 || start_threads(b) != 0)
         goto out_oom;
-    log_info("docker backend: project=%s socket=%s poll_ms=%ld grace_ms=%ld label=%s=true",
+    log_info("docker backend: project=%s socket=%s poll_ms=%ld grace_ms=%ld "
+             "label=%s=true",
              b->project, b->sock, b->poll_ms, b->grace_ms, DK_KEEP_LABEL);
     return b;
 out_oom:
@@ -589,8 +609,8 @@ static size_t take(struct backend *b, struct backend_event *out, size_t max)
     return n;
 }
 
-static size_t docker_poll(struct backend *b, struct backend_event *out, size_t max,
-                          int timeout_ms)
+static size_t docker_poll(struct backend *b, struct backend_event *out,
+                          size_t max, int timeout_ms)
 {
     struct pollfd p = {.fd = b->pipe[0], .events = POLLIN};
     size_t n = take(b, out, max);
@@ -612,8 +632,8 @@ static int docker_start(struct backend *b, const char *slot)
     rc = dkt_lookup(b->t, slot, ac.id, sizeof(ac.id), &ac.gen);
     pthread_mutex_unlock(&b->lock);
     if (rc != 0) {
-        log_error("slot=%s: no such container in project %s: cannot start it", slot,
-                  b->project);
+        log_error("slot=%s: no such container in project %s: cannot start it",
+                  slot, b->project);
         return -1;
     }
     log_info("slot=%s start container=%.12s", slot, ac.id);

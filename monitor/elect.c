@@ -12,9 +12,9 @@
 #define MAX_TOKENS 7
 
 struct peer {
-    bool known;     /* configured or heard */
+    bool known; /* configured or heard */
     bool heard;
-    bool exited;    /* its process (dead_pid, dead_inc) was seen to exit */
+    bool exited; /* its process (dead_pid, dead_inc) was seen to exit */
     long pid;
     int64_t inc;
     int leader;
@@ -39,7 +39,8 @@ static int tokens(char *line, char **tok, int max)
     char *save = NULL, *t;
     int n = 0;
 
-    for (t = strtok_r(line, " \t\r\n", &save); t; t = strtok_r(NULL, " \t\r\n", &save)) {
+    for (t = strtok_r(line, " \t\r\n", &save); t;
+         t = strtok_r(NULL, " \t\r\n", &save)) {
         if (n == max)
             return -1;
         tok[n++] = t;
@@ -74,8 +75,10 @@ int elect_parse(const char *buf, size_t len, struct elect_msg *m)
     line[len] = '\0';
     n = tokens(line, tok, MAX_TOKENS);
     if ((n != 5 && n != 6) || strcmp(tok[0], "CSMON1") != 0 ||
-        num(tok[1], 1, ELECT_MAX_ID, &id) || num(tok[2], 1, 0x7fffffffLL, &pid) ||
-        num(tok[3], 0, ELECT_MAX_ID, &leader) || num(tok[4], 1, INT64_MAX, &inc))
+        num(tok[1], 1, ELECT_MAX_ID, &id) ||
+        num(tok[2], 1, 0x7fffffffLL, &pid) ||
+        num(tok[3], 0, ELECT_MAX_ID, &leader) ||
+        num(tok[4], 1, INT64_MAX, &inc))
         return -1;
     if (n == 6 && strlen(tok[5]) >= ELECT_HOST_MAX)
         return -1;
@@ -114,9 +117,11 @@ static int parse_addr(char *item, struct elect_addr *a, char *err, size_t errsz)
         return -1;
     }
     colon = strrchr(eq + 1, ':');
-    if (colon == NULL || colon == eq + 1 || (size_t)(colon - eq - 1) >= ELECT_HOST_MAX ||
+    if (colon == NULL || colon == eq + 1 ||
+        (size_t)(colon - eq - 1) >= ELECT_HOST_MAX ||
         num(colon + 1, 1, 65535, &port) != 0) {
-        snprintf(err, errsz, "peer %lld: expected host:port, got '%s'", id, eq + 1);
+        snprintf(err, errsz, "peer %lld: expected host:port, got '%s'", id,
+                 eq + 1);
         return -1;
     }
     a->id = (int)id;

@@ -62,9 +62,9 @@ int elect_parse_peers(const char *spec, struct elect_addr *out, size_t max,
                       char *err, size_t errsz);
 
 struct elect_cfg {
-    int self;               /* our id */
-    long pid;               /* our pid */
-    int64_t incarnation;    /* our start time, wall-clock us */
+    int self;            /* our id */
+    long pid;            /* our pid */
+    int64_t incarnation; /* our start time, wall-clock us */
     int64_t peer_timeout_ms;
 };
 

@@ -23,14 +23,16 @@ static enum MHD_Result reply(struct MHD_Connection *c, int code, char *body)
     struct MHD_Response *r;
     enum MHD_Result rc;
 
-    r = MHD_create_response_from_buffer_with_free_callback(strlen(body), body, free);
+    r = MHD_create_response_from_buffer_with_free_callback(strlen(body), body,
+                                                           free);
     if (r == NULL) {
         free(body);
         return MHD_NO;
     }
-    if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") !=
-            MHD_YES ||
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES)
+    if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                "application/json") != MHD_YES ||
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") !=
+            MHD_YES)
         rc = MHD_NO;
     else
         rc = MHD_queue_response(c, (unsigned)code, r);
@@ -38,9 +40,10 @@ static enum MHD_Result reply(struct MHD_Connection *c, int code, char *body)
     return rc;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload, size_t *upload_size, void **ctx)
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload,
+                                  size_t *upload_size, void **ctx)
 {
     struct http *h = cls;
     char *body = NULL;
@@ -85,11 +88,11 @@ struct http *http_start(const char *bind, unsigned port, http_render_fn fn,
     h->fn = fn;
     h->arg = arg;
     errno = 0;
-    h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, (uint16_t)port,
-                            NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,
-                            (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_TIMEOUT,
-                            (unsigned)10, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
-                            MHD_OPTION_END);
+    h->d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, (uint16_t)port, NULL,
+        NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_END);
     if (h->d == NULL) {
         snprintf(err, errsz, "%s:%u: %s", bind, port,
                  errno ? strerror(errno) : "cannot start the HTTP server");

@@ -9,7 +9,10 @@
 
 #include <stddef.h>
 
-enum http_doc { HTTP_HEALTH, HTTP_STATUS };
+enum http_doc {
+    HTTP_HEALTH,
+    HTTP_STATUS
+};
 
 /* Returns a malloc'd JSON body (freed by the server) and its HTTP status
  * in *code; NULL when out of memory (500). */

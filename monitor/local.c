@@ -67,8 +67,8 @@ static int pidfd_open(long pid)
 
 /* ------------------------------------------------------------- events */
 
-static void push(struct backend *b, enum backend_event_kind kind, const char *slot,
-                 long pid, int status)
+static void push(struct backend *b, enum backend_event_kind kind,
+                 const char *slot, long pid, int status)
 {
     struct backend_event *e;
 
@@ -219,8 +219,8 @@ static void wait_exits(struct backend *b, int timeout_ms)
 
 /* ------------------------------------------------------------- spawning */
 
-static const struct spec_slot *spec_find(const struct backend *b, const char *name,
-                                         size_t *idx)
+static const struct spec_slot *spec_find(const struct backend *b,
+                                         const char *name, size_t *idx)
 {
     size_t i;
 
@@ -373,7 +373,8 @@ static int probe_pidfd(void)
 
     if (fd < 0) {
         log_error("pidfd_open is not available (%s): the local monitor needs "
-                  "Linux >= 5.3", strerror(errno));
+                  "Linux >= 5.3",
+                  strerror(errno));
         return -1;
     }
     close(fd);
@@ -387,7 +388,8 @@ static struct backend *local_create(const char *config)
     size_t i;
 
     if (config == NULL || config[0] == '\0') {
-        log_error("local mode needs MONITOR_SPEC (the processes to keep alive)");
+        log_error(
+            "local mode needs MONITOR_SPEC (the processes to keep alive)");
         return NULL;
     }
     if (probe_pidfd() != 0 || (b = calloc(1, sizeof(*b))) == NULL)
@@ -418,8 +420,8 @@ out_destroy:
     return NULL;
 }
 
-static size_t local_poll(struct backend *b, struct backend_event *out, size_t max,
-                         int timeout_ms)
+static size_t local_poll(struct backend *b, struct backend_event *out,
+                         size_t max, int timeout_ms)
 {
     size_t n;
 
@@ -445,7 +447,8 @@ static int local_start(struct backend *b, const char *slot)
     }
     for (i = 0; i < b->nw; i++) /* idempotent: a child of ours still runs */
         if (b->w[i].child && strcmp(b->w[i].slot, slot) == 0) {
-            log_info("slot=%s already runs as pid=%ld (ours)", slot, b->w[i].pid);
+            log_info("slot=%s already runs as pid=%ld (ours)", slot,
+                     b->w[i].pid);
             push(b, BEV_RUNNING, slot, b->w[i].pid, 0);
             return 0;
         }
@@ -476,12 +479,14 @@ static int local_kill(struct backend *b, const char *slot, const char *ref)
         return 0;
     }
     if (strcmp(w->slot, slot) != 0) {
-        log_error("pid=%ld is slot=%s, not slot=%s: not killed", pid, w->slot, slot);
+        log_error("pid=%ld is slot=%s, not slot=%s: not killed", pid, w->slot,
+                  slot);
         return -1;
     }
     if (syscall(SYS_pidfd_send_signal, w->pidfd, SIGKILL, NULL, 0U) != 0 &&
         errno != ESRCH) {
-        log_error("slot=%s pid=%ld: kill failed: %s", slot, pid, strerror(errno));
+        log_error("slot=%s pid=%ld: kill failed: %s", slot, pid,
+                  strerror(errno));
         return -1;
     }
     log_info("slot=%s killed pid=%ld", slot, pid);
@@ -496,7 +501,8 @@ static bool local_match(struct backend *b, const struct hb_msg *m, char *slot,
     snprintf(slot, slotsz, "%s", m->name);
     snprintf(ref, refsz, "%ld", m->pid);
     if (m->pid != (long)getpid() && watch_add(b, m->name, m->pid, false) != 0)
-        log_debug("slot=%s pid=%ld heartbeats but is not watched", m->name, m->pid);
+        log_debug("slot=%s pid=%ld heartbeats but is not watched", m->name,
+                  m->pid);
     return true;
 }
 

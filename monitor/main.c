@@ -74,15 +74,19 @@ static int parse_config(struct mon *m, int argc, char **argv)
     struct mon_cfg *c = &m->c;
     const struct cfg_opt opts[] = {
         {"MONITOR_ID", "id", CFG_INT, NULL, 1, ELECT_MAX_ID, false,
-         "this monitor's id (distinct per replica; the highest live id leads)", &c->id},
-        {"MONITOR_PEERS", "peers", CFG_STR, "1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103",
-         0, 0, false, "every monitor's UDP address, id=host:port,... (this one's too)",
+         "this monitor's id (distinct per replica; the highest live id leads)",
+         &c->id},
+        {"MONITOR_PEERS", "peers", CFG_STR,
+         "1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103", 0, 0, false,
+         "every monitor's UDP address, id=host:port,... (this one's too)",
          &c->peers},
         {"MONITOR_LISTEN", "listen", CFG_STR, "", 0, 0, false,
          "UDP host:port for heartbeats and peers (empty: this id's address in "
-         "MONITOR_PEERS)", &c->listen},
+         "MONITOR_PEERS)",
+         &c->listen},
         {"MONITOR_HTTP_PORT", "http-port", CFG_INT, "0", 0, 65535, false,
-         "HTTP port for /healthz and /cluster/status (0: no HTTP)", &c->http_port},
+         "HTTP port for /healthz and /cluster/status (0: no HTTP)",
+         &c->http_port},
         {"MONITOR_HTTP_BIND", "http-bind", CFG_STR, "0.0.0.0", 0, 0, false,
          "IPv4 address the HTTP server listens on", &c->http_bind},
         {"MONITOR_MODE", "mode", CFG_STR, "local", 0, 0, false,
@@ -91,34 +95,42 @@ static int parse_config(struct mon *m, int argc, char **argv)
          "local mode: JSON file of the processes to keep alive", &c->spec},
         {"MONITOR_HB_MS", "hb-ms", CFG_INT, "200", 10, 10000, false,
          "interval of this monitor's messages to its peers", &c->hb_ms},
-        {"MONITOR_PEER_TIMEOUT_MS", "peer-timeout-ms", CFG_INT, "1000", 50, 60000, false,
+        {"MONITOR_PEER_TIMEOUT_MS", "peer-timeout-ms", CFG_INT, "1000", 50,
+         60000, false,
          "a peer not heard this long is dead (also: listening time at start)",
          &c->peer_timeout_ms},
         {"MONITOR_HUNG_MS", "hung-ms", CFG_INT, "5000", 100, 3600000, false,
-         "a process that sends no heartbeat this long is hung: killed, restarted",
+         "a process that sends no heartbeat this long is hung: killed, "
+         "restarted",
          &c->hung_ms},
-        {"MONITOR_START_GRACE_MS", "start-grace-ms", CFG_INT, "30000", 100, 3600000, false,
-         "time a started process has for its first heartbeat", &c->start_grace_ms},
-        {"MONITOR_BACKOFF_MIN_MS", "backoff-min-ms", CFG_INT, "200", 0, 600000, false,
-         "first restart delay after a crash (doubles per crash)", &c->backoff_min_ms},
-        {"MONITOR_BACKOFF_MAX_MS", "backoff-max-ms", CFG_INT, "5000", 0, 3600000, false,
-         "longest restart delay", &c->backoff_max_ms},
+        {"MONITOR_START_GRACE_MS", "start-grace-ms", CFG_INT, "30000", 100,
+         3600000, false, "time a started process has for its first heartbeat",
+         &c->start_grace_ms},
+        {"MONITOR_BACKOFF_MIN_MS", "backoff-min-ms", CFG_INT, "200", 0, 600000,
+         false, "first restart delay after a crash (doubles per crash)",
+         &c->backoff_min_ms},
+        {"MONITOR_BACKOFF_MAX_MS", "backoff-max-ms", CFG_INT, "5000", 0,
+         3600000, false, "longest restart delay", &c->backoff_max_ms},
         {"MONITOR_STABLE_MS", "stable-ms", CFG_INT, "30000", 0, 86400000, false,
          "up this long: the restart delay starts over", &c->stable_ms},
-        {"MONITOR_DOWN_BOUND_MS", "down-bound-ms", CFG_INT, "10000", 0, 86400000, false,
-         "a process down longer than this makes /healthz answer 503", &c->down_bound_ms},
+        {"MONITOR_DOWN_BOUND_MS", "down-bound-ms", CFG_INT, "10000", 0,
+         86400000, false,
+         "a process down longer than this makes /healthz answer 503",
+         &c->down_bound_ms},
         {"MONITOR_ADOPT_MS", "adopt-ms", CFG_INT, "1500", 0, 600000, false,
-         "at start, time to hear running processes before starting the silent ones",
+         "at start, time to hear running processes before starting the silent "
+         "ones",
          &c->adopt_ms},
     };
     size_t n = sizeof(opts) / sizeof(opts[0]);
-    int rc = cfg_parse(opts, n, argc, argv, "usage: monitor --id N [options]",
-                       "Keeps the pipeline's processes alive: run 3 replicas with "
-                       "distinct ids. They elect a leader\n(the highest live id; "
-                       "sticky), which restarts crashed and hung processes (and dead\n"
-                       "monitors) with a capped backoff and never fights a deliberate "
-                       "stop. SIGTERM/SIGINT:\nexit 0 at once, leaving the processes "
-                       "alone. LOG_LEVEL (error|warn|info|debug).");
+    int rc = cfg_parse(
+        opts, n, argc, argv, "usage: monitor --id N [options]",
+        "Keeps the pipeline's processes alive: run 3 replicas with "
+        "distinct ids. They elect a leader\n(the highest live id; "
+        "sticky), which restarts crashed and hung processes (and dead\n"
+        "monitors) with a capped backoff and never fights a deliberate "
+        "stop. SIGTERM/SIGINT:\nexit 0 at once, leaving the processes "
+        "alone. LOG_LEVEL (error|warn|info|debug).");
 
     if (rc == CFG_OK) { /* the log names the monitor's id from here on */
         snprintf(m->component, sizeof(m->component), "monitor-%ld", c->id);
@@ -135,7 +147,8 @@ static int finish_config(struct mon *m)
     char err[160];
     int i, errors = 0;
 
-    m->npeers = elect_parse_peers(c->peers, m->peers, ELECT_MAX_ID, err, sizeof(err));
+    m->npeers =
+        elect_parse_peers(c->peers, m->peers, ELECT_MAX_ID, err, sizeof(err));
     if (m->npeers < 0 && ++errors)
         fprintf(stderr, "error: MONITOR_PEERS: %s\n", err);
     for (i = 0; i < m->npeers && !m->listen[0]; i++)
@@ -145,19 +158,26 @@ static int finish_config(struct mon *m)
     if (c->listen[0])
         snprintf(m->listen, sizeof(m->listen), "%s", c->listen);
     if (m->npeers >= 0 && !m->listen[0] && ++errors)
-        fprintf(stderr, "error: id %ld is not in MONITOR_PEERS and MONITOR_LISTEN is "
-                "not set\n", c->id);
+        fprintf(stderr,
+                "error: id %ld is not in MONITOR_PEERS and MONITOR_LISTEN is "
+                "not set\n",
+                c->id);
     if (strcmp(c->mode, "local") == 0)
         m->ops = &backend_local;
     else if (strcmp(c->mode, "docker") == 0)
         m->ops = &backend_docker;
     else if (++errors)
-        fprintf(stderr, "error: MONITOR_MODE: '%s' is not local or docker\n", c->mode);
+        fprintf(stderr, "error: MONITOR_MODE: '%s' is not local or docker\n",
+                c->mode);
     if (c->peer_timeout_ms < 2 * c->hb_ms && ++errors)
-        fprintf(stderr, "error: MONITOR_PEER_TIMEOUT_MS (%ld) must be at least twice "
-                "MONITOR_HB_MS (%ld)\n", c->peer_timeout_ms, c->hb_ms);
+        fprintf(stderr,
+                "error: MONITOR_PEER_TIMEOUT_MS (%ld) must be at least twice "
+                "MONITOR_HB_MS (%ld)\n",
+                c->peer_timeout_ms, c->hb_ms);
     if (c->backoff_max_ms < c->backoff_min_ms && ++errors)
-        fprintf(stderr, "error: MONITOR_BACKOFF_MAX_MS is below MONITOR_BACKOFF_MIN_MS\n");
+        fprintf(
+            stderr,
+            "error: MONITOR_BACKOFF_MAX_MS is below MONITOR_BACKOFF_MIN_MS\n");
     return errors ? -1 : 0;
 }
 
@@ -186,7 +206,8 @@ static bool drain_backend(struct mon *m, int64_t now)
     do {
         n = m->ops->poll(m->be, ev, MAX_EVENTS, 0);
         for (i = 0; i < n; i++)
-            if (ev[i].kind == BEV_EXITED && monitor_id_of(ev[i].slot) && ev[i].pid > 0)
+            if (ev[i].kind == BEV_EXITED && monitor_id_of(ev[i].slot) &&
+                ev[i].pid > 0)
                 elect_peer_exited(m->el, monitor_id_of(ev[i].slot), ev[i].pid);
         if (n && elect_tick(m->el, now))
             leader_changed(m);
@@ -206,7 +227,8 @@ static void heartbeat(struct mon *m, const struct hb_msg *hb, int64_t now)
 }
 
 /* A monitor is a slot too: its CSMON1 is its heartbeat. */
-static void monitor_heartbeat(struct mon *m, const struct elect_msg *em, int64_t now)
+static void monitor_heartbeat(struct mon *m, const struct elect_msg *em,
+                              int64_t now)
 {
     struct hb_msg hb;
 
@@ -240,12 +262,15 @@ static void peer_msg(struct mon *m, const struct elect_msg *em,
     switch (elect_on_msg(m->el, em, now)) {
     case ELECT_CONFLICT_EXIT:
         log_error("monitor id %ld is already running at %s (pid %ld, started "
-                  "before this one): exiting", m->c.id, src->text, em->pid);
+                  "before this one): exiting",
+                  m->c.id, src->text, em->pid);
         m->exit_code = 2;
         return;
     case ELECT_CONFLICT_ANSWER:
-        log_warn("another monitor with id %ld (pid %ld at %s) started: telling it "
-                 "to stop", m->c.id, em->pid, src->text);
+        log_warn(
+            "another monitor with id %ld (pid %ld at %s) started: telling it "
+            "to stop",
+            m->c.id, em->pid, src->text);
         send_self(m, src, now);
         break;
     case ELECT_OK:
@@ -301,7 +326,8 @@ static void leader_changed(struct mon *m)
 
     if (leader)
         log_info("leader=%d term=%llu role=%s", leader,
-                 (unsigned long long)elect_term(m->el), me ? "leader" : "follower");
+                 (unsigned long long)elect_term(m->el),
+                 me ? "leader" : "follower");
     else
         log_info("leader=none term=%llu role=electing",
                  (unsigned long long)elect_term(m->el));
@@ -436,15 +462,16 @@ static int open_socket(struct mon *m)
     bool send_self = m->c.listen[0] != '\0'; /* it may not be our entry */
     char err[160];
 
-    m->net = net_open(m->listen, m->peers, (size_t)m->npeers, (int)m->c.id, send_self,
-                      err, sizeof(err));
+    m->net = net_open(m->listen, m->peers, (size_t)m->npeers, (int)m->c.id,
+                      send_self, err, sizeof(err));
     if (m->net)
         return 0;
     if (errno == EADDRINUSE)
-        log_error("monitor id %ld is already running at %s (cannot bind: %s)", m->c.id,
-                  m->listen, err);
+        log_error("monitor id %ld is already running at %s (cannot bind: %s)",
+                  m->c.id, m->listen, err);
     else
-        log_error("monitor id %ld cannot listen on %s: %s", m->c.id, m->listen, err);
+        log_error("monitor id %ld cannot listen on %s: %s", m->c.id, m->listen,
+                  err);
     return -1;
 }
 
@@ -457,7 +484,8 @@ static int make_state(struct mon *m)
     memset(&ec, 0, sizeof(ec));
     ec.self = (int)m->c.id;
     ec.pid = (long)getpid();
-    ec.incarnation = clock_wall_ms() * 1000 + (int64_t)(clock_mono_ns() / 1000 % 1000);
+    ec.incarnation =
+        clock_wall_ms() * 1000 + (int64_t)(clock_mono_ns() / 1000 % 1000);
     ec.peer_timeout_ms = m->c.peer_timeout_ms;
     pc.backoff_min_ms = m->c.backoff_min_ms;
     pc.backoff_max_ms = m->c.backoff_max_ms;
@@ -507,15 +535,16 @@ static int start(struct mon *m)
     if (make_state(m) != 0)
         return 1;
     if (m->c.http_port > 0) {
-        m->http = http_start(m->c.http_bind, (unsigned)m->c.http_port, render, m, err,
-                             sizeof(err));
+        m->http = http_start(m->c.http_bind, (unsigned)m->c.http_port, render,
+                             m, err, sizeof(err));
         if (m->http == NULL) {
             log_error("monitor id %ld cannot serve HTTP on %s", m->c.id, err);
             return 2;
         }
     }
-    log_info("monitor id=%ld pid=%ld udp=%s http=%ld mode=%s: listening for peers",
-             m->c.id, (long)getpid(), m->listen, m->c.http_port, m->ops->name);
+    log_info(
+        "monitor id=%ld pid=%ld udp=%s http=%ld mode=%s: listening for peers",
+        m->c.id, (long)getpid(), m->listen, m->c.http_port, m->ops->name);
     return 0;
 }
 

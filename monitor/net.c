@@ -75,7 +75,8 @@ struct net *net_open(const char *listen, const struct elect_addr *peers,
     size_t i;
     int e;
 
-    if (n == NULL || (n->peers = calloc(npeers + 1, sizeof(*n->peers))) == NULL ||
+    if (n == NULL ||
+        (n->peers = calloc(npeers + 1, sizeof(*n->peers))) == NULL ||
         (n->to = calloc(npeers + 1, sizeof(*n->to))) == NULL) {
         snprintf(err, errsz, "out of memory");
         goto out_free;
@@ -138,10 +139,11 @@ void net_send_peers(struct net *n, const char *buf, size_t len, int64_t now)
                          (const struct sockaddr *)&n->to[i], sizeof(n->to[i]));
 }
 
-void net_send_to(struct net *n, const char *buf, size_t len, const struct net_src *to)
+void net_send_to(struct net *n, const char *buf, size_t len,
+                 const struct net_src *to)
 {
-    (void)sendto(n->fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&to->addr,
-                 to->len);
+    (void)sendto(n->fd, buf, len, MSG_DONTWAIT,
+                 (const struct sockaddr *)&to->addr, to->len);
 }
 
 ssize_t net_recv(struct net *n, char *buf, size_t size, struct net_src *src)
@@ -151,13 +153,16 @@ ssize_t net_recv(struct net *n, char *buf, size_t size, struct net_src *src)
     ssize_t r;
 
     src->len = sizeof(src->addr);
-    r = recvfrom(n->fd, buf, size - 1, 0, (struct sockaddr *)&src->addr, &src->len);
+    r = recvfrom(n->fd, buf, size - 1, 0, (struct sockaddr *)&src->addr,
+                 &src->len);
     if (r < 0)
-        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
+        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0
+                                                                         : -1;
     buf[r] = '\0';
     if (in->sin_family == AF_INET)
         (void)inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
-    snprintf(src->text, sizeof(src->text), "%s:%u", ip, (unsigned)ntohs(in->sin_port));
+    snprintf(src->text, sizeof(src->text), "%s:%u", ip,
+             (unsigned)ntohs(in->sin_port));
     return r; /* an empty datagram reads as none: the next poll comes back */
 }
 

@@ -15,12 +15,12 @@
 #define DEAD_REFS 4
 #define NEVER (-1)
 
-struct inc { /* one incarnation of a slot */
+struct inc {                   /* one incarnation of a slot */
     char ref[BACKEND_REF_MAX]; /* "" : none */
     long pid;
     int64_t started_ms; /* seen starting (BEV_RUNNING), NEVER if not */
     int64_t first_hb, last_hb;
-    int64_t kill_ms;    /* KILL issued at */
+    int64_t kill_ms; /* KILL issued at */
     bool bye;
 };
 
@@ -35,8 +35,8 @@ struct slot {
     int64_t detect_at, detect_ms, restart_ms;
     int64_t backoff_ms;
     unsigned restarts;
-    bool restarting;    /* died: the next incarnation is a restart */
-    bool counted;       /* ... and it was counted */
+    bool restarting; /* died: the next incarnation is a restart */
+    bool counted;    /* ... and it was counted */
     int last_exit;
     char dead[DEAD_REFS][BACKEND_REF_MAX];
     unsigned ndead;
@@ -58,8 +58,9 @@ static const char *const state_names[] = {
 
 const char *procs_state_name(enum procs_state s)
 {
-    return (unsigned)s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s]
-                                                                       : "?";
+    return (unsigned)s < sizeof(state_names) / sizeof(state_names[0])
+               ? state_names[s]
+               : "?";
 }
 
 /* One line per decision: info for the leader, who acts on it. */
@@ -229,7 +230,8 @@ static void promote_other(struct slot *s)
 
 /* ------------------------------------------------------------- deaths */
 
-static void stopped(struct procs *p, struct slot *s, int64_t now, const char *why)
+static void stopped(struct procs *p, struct slot *s, int64_t now,
+                    const char *why)
 {
     note(p, "slot=%s stopped on purpose (%s): not restarted", s->name, why);
     set_state(s, PROCS_STOPPED, now);
@@ -248,8 +250,9 @@ static void crashed(struct procs *p, struct slot *s, int64_t now, int status)
     if (c->first_hb != NEVER && up >= p->cfg.stable_ms)
         s->backoff_ms = p->cfg.backoff_min_ms;
     delay = s->backoff_ms;
-    s->backoff_ms = s->backoff_ms * 2 > p->cfg.backoff_max_ms ? p->cfg.backoff_max_ms
-                                                                : s->backoff_ms * 2;
+    s->backoff_ms = s->backoff_ms * 2 > p->cfg.backoff_max_ms
+                        ? p->cfg.backoff_max_ms
+                        : s->backoff_ms * 2;
     if (!was_hung) { /* a hang was detected already, when it went silent */
         s->detect_at = now;
         s->detect_ms = c->last_hb != NEVER ? now - c->last_hb : NEVER;
@@ -276,7 +279,8 @@ static bool other_live(const struct procs *p, const struct slot *s, int64_t now)
            now - s->other.last_hb < p->cfg.hung_ms;
 }
 
-static void on_exited(struct procs *p, struct slot *s, const struct backend_event *ev)
+static void on_exited(struct procs *p, struct slot *s,
+                      const struct backend_event *ev)
 {
     char why[64];
 
@@ -290,14 +294,17 @@ static void on_exited(struct procs *p, struct slot *s, const struct backend_even
     add_dead(s, ev->ref);
     s->last_exit = ev->exit_status;
     snprintf(why, sizeof(why), "exit %d%s%s", ev->exit_status,
-             ev->deliberate ? ", deliberate" : "", s->cur.bye ? ", after bye" : "");
+             ev->deliberate ? ", deliberate" : "",
+             s->cur.bye ? ", after bye" : "");
     if (s->state == PROCS_STOPPED) {
         inc_clear(&s->cur);
     } else if (ev->deliberate || ev->exit_status == 0 || s->cur.bye) {
         stopped(p, s, ev->at_ms, why);
         inc_clear(&s->cur);
     } else if (other_live(p, s, ev->at_ms)) {
-        note(p, "slot=%s pid=%ld exited (exit %d): pid=%ld, running too, takes over",
+        note(p,
+             "slot=%s pid=%ld exited (exit %d): pid=%ld, running too, takes "
+             "over",
              s->name, s->cur.pid, ev->exit_status, s->other.pid);
         s->cur = s->other;
         inc_clear(&s->other);
@@ -310,12 +317,14 @@ static void on_exited(struct procs *p, struct slot *s, const struct backend_even
 
 /* ------------------------------------------------------------- events */
 
-static void on_running(struct procs *p, struct slot *s, const struct backend_event *ev)
+static void on_running(struct procs *p, struct slot *s,
+                       const struct backend_event *ev)
 {
     clear_dead(s, ev->ref);
     s->start_ms = NEVER;
     if (strcmp(s->cur.ref, ev->ref) == 0 &&
-        (s->state == PROCS_STARTING || s->state == PROCS_UP || s->state == PROCS_HUNG))
+        (s->state == PROCS_STARTING || s->state == PROCS_UP ||
+         s->state == PROCS_HUNG))
         return; /* known already */
     if ((s->state == PROCS_UP || s->state == PROCS_HUNG) && s->cur.ref[0]) {
         if (strcmp(s->other.ref, ev->ref) != 0) {
@@ -371,8 +380,9 @@ static void first_heartbeat(struct procs *p, struct slot *s, int64_t now)
     s->cur.first_hb = now;
     if (s->restarting) {
         s->restart_ms = s->detect_at != NEVER ? now - s->detect_at : NEVER;
-        note(p, "slot=%s restarted pid=%ld detect_ms=%lld restart_ms=%lld", s->name,
-             s->cur.pid, (long long)s->detect_ms, (long long)s->restart_ms);
+        note(p, "slot=%s restarted pid=%ld detect_ms=%lld restart_ms=%lld",
+             s->name, s->cur.pid, (long long)s->detect_ms,
+             (long long)s->restart_ms);
         s->restarting = false;
     } else {
         log_debug("slot=%s up pid=%ld", s->name, s->cur.pid);
@@ -395,7 +405,8 @@ static void heartbeat_cur(struct procs *p, struct slot *s, long pid, bool bye,
     }
     if (s->state == PROCS_STOPPED)
         return; /* said bye already: let it go */
-    if (s->cur.first_hb == NEVER || (s->state != PROCS_UP && s->state != PROCS_HUNG)) {
+    if (s->cur.first_hb == NEVER ||
+        (s->state != PROCS_UP && s->state != PROCS_HUNG)) {
         first_heartbeat(p, s, now);
     } else if (s->state == PROCS_HUNG) {
         note(p, "slot=%s heartbeats again after %.1f s", s->name,
@@ -438,7 +449,8 @@ void procs_on_heartbeat(struct procs *p, const char *slot, const char *ref,
         return;
     }
     cur_live = s->cur.ref[0] && s->cur.last_hb != NEVER && !s->cur.bye &&
-               now - s->cur.last_hb < p->cfg.hung_ms && s->state != PROCS_STOPPED;
+               now - s->cur.last_hb < p->cfg.hung_ms &&
+               s->state != PROCS_STOPPED;
     if (strcmp(s->other.ref, ref) == 0) {
         if (cur_live || bye) {
             heartbeat_other(s, pid, bye, now);
@@ -457,7 +469,7 @@ void procs_on_heartbeat(struct procs *p, const char *slot, const char *ref,
         return;
     }
     if (bye)
-        return; /* an unknown incarnation on its way out */
+        return;        /* an unknown incarnation on its way out */
     if (s->cur.ref[0]) /* silent or hung: replaced, killed later */
         s->other = s->cur;
     new_cur(s, ref, pid);
@@ -486,18 +498,21 @@ void procs_tick(struct procs *p, int64_t now)
             s->detect_at = now;
             s->detect_ms = now - s->cur.last_hb;
             s->down_since = s->cur.last_hb;
-            note(p, "slot=%s hung (no heartbeat for %.1f s): kill, restart", s->name,
-                 secs(s->detect_ms));
+            note(p, "slot=%s hung (no heartbeat for %.1f s): kill, restart",
+                 s->name, secs(s->detect_ms));
             hung(s, now);
         } else if (s->state == PROCS_STARTING && s->cur.ref[0] &&
                    now - s->cur.started_ms >= p->cfg.start_grace_ms) {
             s->detect_at = now;
             s->detect_ms = now - s->cur.started_ms;
-            note(p, "slot=%s sent no heartbeat within %.1f s of its start: kill, "
-                 "restart", s->name, secs(s->detect_ms));
+            note(p,
+                 "slot=%s sent no heartbeat within %.1f s of its start: kill, "
+                 "restart",
+                 s->name, secs(s->detect_ms));
             hung(s, now);
         } else if (s->state == PROCS_STARTING && s->cur.ref[0] == '\0' &&
-                   s->start_ms != NEVER && now - s->start_ms >= p->cfg.start_grace_ms) {
+                   s->start_ms != NEVER &&
+                   now - s->start_ms >= p->cfg.start_grace_ms) {
             s->start_ms = NEVER;
             crashed(p, s, now, -1); /* the start never showed up */
         }
@@ -528,7 +543,8 @@ static int64_t other_kill_at(const struct procs *p, const struct slot *s)
         t = o->started_ms + p->cfg.start_grace_ms;
     if (o->last_hb != NEVER && o->last_hb + p->cfg.hung_ms < t)
         t = o->last_hb + p->cfg.hung_ms;
-    if (t != INT64_MAX && o->kill_ms != NEVER && o->kill_ms + p->cfg.kill_retry_ms > t)
+    if (t != INT64_MAX && o->kill_ms != NEVER &&
+        o->kill_ms + p->cfg.kill_retry_ms > t)
         t = o->kill_ms + p->cfg.kill_retry_ms;
     return t;
 }
@@ -537,7 +553,8 @@ static int64_t hung_kill_at(const struct procs *p, const struct slot *s)
 {
     if (s->state != PROCS_HUNG || s->cur.ref[0] == '\0')
         return INT64_MAX;
-    return s->cur.kill_ms == NEVER ? s->since_ms : s->cur.kill_ms + p->cfg.kill_retry_ms;
+    return s->cur.kill_ms == NEVER ? s->since_ms
+                                   : s->cur.kill_ms + p->cfg.kill_retry_ms;
 }
 
 /* When the leader starts s (INT64_MAX: not). */
@@ -576,15 +593,16 @@ static size_t slot_due(struct procs *p, struct slot *s, int64_t now,
         s->cur.kill_ms = now;
     }
     if (n < room && now >= other_kill_at(p, s)) {
-        note(p, "slot=%s runs twice (pid=%ld and pid=%ld): kill pid=%ld", s->name,
-             s->cur.pid, s->other.pid, s->other.pid);
+        note(p, "slot=%s runs twice (pid=%ld and pid=%ld): kill pid=%ld",
+             s->name, s->cur.pid, s->other.pid, s->other.pid);
         act(&out[n++], PROCS_KILL, s, s->other.ref);
         s->other.kill_ms = now;
     }
     return n;
 }
 
-size_t procs_due(struct procs *p, int64_t now, struct procs_action *out, size_t max)
+size_t procs_due(struct procs *p, int64_t now, struct procs_action *out,
+                 size_t max)
 {
     size_t i, n = 0;
 
@@ -629,7 +647,8 @@ size_t procs_count(const struct procs *p)
     return p->n;
 }
 
-int procs_info(const struct procs *p, size_t i, int64_t now, struct procs_info *out)
+int procs_info(const struct procs *p, size_t i, int64_t now,
+               struct procs_info *out)
 {
     const struct slot *s;
     bool down;
@@ -645,7 +664,8 @@ int procs_info(const struct procs *p, size_t i, int64_t now, struct procs_info *
     out->heartbeat_age_ms = s->cur.last_hb != NEVER ? now - s->cur.last_hb : -1;
     out->restarts = s->restarts;
     out->up_ms = s->state == PROCS_UP ? now - s->cur.first_hb : 0;
-    down = s->state != PROCS_UP && s->state != PROCS_STOPPED && s->down_since != NEVER;
+    down = s->state != PROCS_UP && s->state != PROCS_STOPPED &&
+           s->down_since != NEVER;
     out->down_ms = down ? now - s->down_since : 0;
     out->last_exit = s->last_exit;
     out->detect_ms = s->detect_ms;

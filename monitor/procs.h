@@ -59,9 +59,11 @@ struct procs_cfg {
 
 /* The defaults named in the monitor's --help. */
 #define PROCS_CFG_DEFAULTS                                                     \
-    {.backoff_min_ms = 200, .backoff_max_ms = 5000, .stable_ms = 30000,        \
-     .hung_ms = 5000, .start_grace_ms = 30000, .down_bound_ms = 10000,         \
-     .adopt_ms = 1500, .kill_retry_ms = 2000, .dup_grace_ms = 1000}
+    {                                                                          \
+        .backoff_min_ms = 200, .backoff_max_ms = 5000, .stable_ms = 30000,     \
+        .hung_ms = 5000, .start_grace_ms = 30000, .down_bound_ms = 10000,      \
+        .adopt_ms = 1500, .kill_retry_ms = 2000, .dup_grace_ms = 1000          \
+    }
 
 enum procs_state {
     PROCS_UNKNOWN,
@@ -74,7 +76,10 @@ enum procs_state {
 
 const char *procs_state_name(enum procs_state s);
 
-enum procs_act_kind { PROCS_START, PROCS_KILL };
+enum procs_act_kind {
+    PROCS_START,
+    PROCS_KILL
+};
 
 struct procs_action {
     enum procs_act_kind kind;
@@ -129,13 +134,13 @@ struct procs_info {
     enum procs_state state;
     char ref[BACKEND_REF_MAX]; /* "" when none */
     long pid;
-    int64_t heartbeat_age_ms;  /* -1: no heartbeat from this incarnation */
-    unsigned restarts;         /* new incarnations after a death or a hang */
-    int64_t up_ms;             /* UP: since the first heartbeat; else 0 */
-    int64_t down_ms;           /* not up: since when; else 0 */
-    int last_exit;             /* last exit status seen, -1: unknown/none */
-    int64_t detect_ms;         /* last death: detection delay, -1: none */
-    int64_t restart_ms;        /* last restart: detection -> first heartbeat */
+    int64_t heartbeat_age_ms; /* -1: no heartbeat from this incarnation */
+    unsigned restarts;        /* new incarnations after a death or a hang */
+    int64_t up_ms;            /* UP: since the first heartbeat; else 0 */
+    int64_t down_ms;          /* not up: since when; else 0 */
+    int last_exit;            /* last exit status seen, -1: unknown/none */
+    int64_t detect_ms;        /* last death: detection delay, -1: none */
+    int64_t restart_ms;       /* last restart: detection -> first heartbeat */
     bool unhealthy;
 };
 

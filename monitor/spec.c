@@ -44,13 +44,16 @@ static bool valid_name(const char *s)
 }
 
 /* argv: a non-empty array of strings. */
-static int parse_argv(const cJSON *a, struct spec_slot *s, char *err, size_t errsz)
+static int parse_argv(const cJSON *a, struct spec_slot *s, char *err,
+                      size_t errsz)
 {
     int i, n = cJSON_IsArray(a) ? cJSON_GetArraySize(a) : 0;
 
     if (n == 0) {
-        snprintf(err, errsz, "slot '%s': \"argv\" must be a non-empty array of "
-                 "strings", s->name);
+        snprintf(err, errsz,
+                 "slot '%s': \"argv\" must be a non-empty array of "
+                 "strings",
+                 s->name);
         return -1;
     }
     s->argv = calloc((size_t)n + 1, sizeof(char *));
@@ -60,8 +63,8 @@ static int parse_argv(const cJSON *a, struct spec_slot *s, char *err, size_t err
         const cJSON *it = cJSON_GetArrayItem(a, i);
 
         if (!cJSON_IsString(it) || (i == 0 && it->valuestring[0] == '\0')) {
-            snprintf(err, errsz, "slot '%s': argv[%d] must be a%s string", s->name,
-                     i, i == 0 ? " non-empty" : "");
+            snprintf(err, errsz, "slot '%s': argv[%d] must be a%s string",
+                     s->name, i, i == 0 ? " non-empty" : "");
             return -1;
         }
         if ((s->argv[i] = strdup(it->valuestring)) == NULL)
@@ -74,7 +77,8 @@ out_oom:
 }
 
 /* env: an object of strings, into "KEY=VALUE". */
-static int parse_env(const cJSON *o, struct spec_slot *s, char *err, size_t errsz)
+static int parse_env(const cJSON *o, struct spec_slot *s, char *err,
+                     size_t errsz)
 {
     const cJSON *it;
     size_t n = 0;
@@ -84,7 +88,8 @@ static int parse_env(const cJSON *o, struct spec_slot *s, char *err, size_t errs
         goto out_check;
     }
     if (!cJSON_IsObject(o)) {
-        snprintf(err, errsz, "slot '%s': \"env\" must be an object of strings", s->name);
+        snprintf(err, errsz, "slot '%s': \"env\" must be an object of strings",
+                 s->name);
         return -1;
     }
     s->env = calloc((size_t)cJSON_GetArraySize(o) + 1, sizeof(char *));
@@ -93,9 +98,12 @@ static int parse_env(const cJSON *o, struct spec_slot *s, char *err, size_t errs
     cJSON_ArrayForEach(it, o) {
         size_t len;
 
-        if (!cJSON_IsString(it) || it->string[0] == '\0' || strchr(it->string, '=')) {
-            snprintf(err, errsz, "slot '%s': env '%s' must be a NAME (no '=') with "
-                     "a string value", s->name, it->string);
+        if (!cJSON_IsString(it) || it->string[0] == '\0' ||
+            strchr(it->string, '=')) {
+            snprintf(err, errsz,
+                     "slot '%s': env '%s' must be a NAME (no '=') with "
+                     "a string value",
+                     s->name, it->string);
             return -1;
         }
         len = strlen(it->string) + strlen(it->valuestring) + 2;
@@ -111,15 +119,16 @@ out_check:
     return 0;
 }
 
-static int opt_str(const cJSON *o, const char *key, char **dst, const char *slot,
-                   char *err, size_t errsz)
+static int opt_str(const cJSON *o, const char *key, char **dst,
+                   const char *slot, char *err, size_t errsz)
 {
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
 
     if (it == NULL)
         return 0;
     if (!cJSON_IsString(it) || it->valuestring[0] == '\0') {
-        snprintf(err, errsz, "slot '%s': \"%s\" must be a non-empty string", slot, key);
+        snprintf(err, errsz, "slot '%s': \"%s\" must be a non-empty string",
+                 slot, key);
         return -1;
     }
     if ((*dst = dup_str(it->valuestring)) == NULL) {
@@ -140,7 +149,8 @@ static int check_keys(const cJSON *o, const char *slot, char *err, size_t errsz)
             if (strcmp(it->string, keys[k]) == 0)
                 break;
         if (k == sizeof(keys) / sizeof(keys[0])) {
-            snprintf(err, errsz, "slot '%s': unknown key \"%s\"", slot, it->string);
+            snprintf(err, errsz, "slot '%s': unknown key \"%s\"", slot,
+                     it->string);
             return -1;
         }
     }
@@ -154,14 +164,18 @@ static int parse_slot(const cJSON *o, struct spec *sp, size_t idx, char *err,
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
     size_t i;
 
-    if (!cJSON_IsObject(o) || !cJSON_IsString(name) || !valid_name(name->valuestring)) {
-        snprintf(err, errsz, "slots[%zu]: needs a \"name\" of 1..%d characters "
-                 "[A-Za-z0-9._-]", idx, SPEC_NAME_MAX);
+    if (!cJSON_IsObject(o) || !cJSON_IsString(name) ||
+        !valid_name(name->valuestring)) {
+        snprintf(err, errsz,
+                 "slots[%zu]: needs a \"name\" of 1..%d characters "
+                 "[A-Za-z0-9._-]",
+                 idx, SPEC_NAME_MAX);
         return -1;
     }
     for (i = 0; i < idx; i++)
         if (strcmp(sp->slots[i].name, name->valuestring) == 0) {
-            snprintf(err, errsz, "slot '%s' is listed twice", name->valuestring);
+            snprintf(err, errsz, "slot '%s' is listed twice",
+                     name->valuestring);
             return -1;
         }
     if ((s->name = strdup(name->valuestring)) == NULL) {
@@ -169,8 +183,10 @@ static int parse_slot(const cJSON *o, struct spec *sp, size_t idx, char *err,
         return -1;
     }
     if (check_keys(o, s->name, err, errsz) != 0 ||
-        parse_argv(cJSON_GetObjectItemCaseSensitive(o, "argv"), s, err, errsz) != 0 ||
-        parse_env(cJSON_GetObjectItemCaseSensitive(o, "env"), s, err, errsz) != 0 ||
+        parse_argv(cJSON_GetObjectItemCaseSensitive(o, "argv"), s, err,
+                   errsz) != 0 ||
+        parse_env(cJSON_GetObjectItemCaseSensitive(o, "env"), s, err, errsz) !=
+            0 ||
         opt_str(o, "cwd", &s->cwd, s->name, err, errsz) != 0 ||
         opt_str(o, "log", &s->log, s->name, err, errsz) != 0)
         return -1;
@@ -180,7 +196,8 @@ static int parse_slot(const cJSON *o, struct spec *sp, size_t idx, char *err,
 struct spec *spec_parse(const char *json, char *err, size_t errsz)
 {
     cJSON *root = cJSON_Parse(json);
-    const cJSON *slots = root ? cJSON_GetObjectItemCaseSensitive(root, "slots") : NULL;
+    const cJSON *slots =
+        root ? cJSON_GetObjectItemCaseSensitive(root, "slots") : NULL;
     struct spec *sp = NULL;
     size_t i, n;
 
@@ -189,7 +206,8 @@ struct spec *spec_parse(const char *json, char *err, size_t errsz)
         return NULL;
     }
     if (!cJSON_IsArray(slots) || cJSON_GetArraySize(slots) == 0) {
-        snprintf(err, errsz, "expected {\"slots\": [ ... ]} with at least one slot");
+        snprintf(err, errsz,
+                 "expected {\"slots\": [ ... ]} with at least one slot");
         goto out_root;
     }
     n = (size_t)cJSON_GetArraySize(slots);
@@ -200,7 +218,8 @@ struct spec *spec_parse(const char *json, char *err, size_t errsz)
     }
     sp->n = n;
     for (i = 0; i < n; i++)
-        if (parse_slot(cJSON_GetArrayItem(slots, (int)i), sp, i, err, errsz) != 0)
+        if (parse_slot(cJSON_GetArrayItem(slots, (int)i), sp, i, err, errsz) !=
+            0)
             goto out_spec;
     cJSON_Delete(root);
     return sp;
@@ -230,7 +249,8 @@ struct spec *spec_load(const char *path, char *err, size_t errsz)
     }
     n = fread(buf, 1, SPEC_MAX_BYTES + 1, f);
     if (ferror(f) || n > SPEC_MAX_BYTES) {
-        snprintf(err, errsz, "%s: %s", path, ferror(f) ? "read error" : "larger than 1 MiB");
+        snprintf(err, errsz, "%s: %s", path,
+                 ferror(f) ? "read error" : "larger than 1 MiB");
         goto out_free;
     }
     buf[n] = '\0';

@@ -4,6 +4,7 @@
 #include "status.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -17,7 +18,7 @@ static const char *role(const struct elect *e)
 
 static double secs(int64_t ms)
 {
-    return (double)(ms / 100) / 10.0; /* one decimal */
+    return trunc((double)ms / 100.0) / 10.0; /* one decimal */
 }
 
 static bool add_peers(cJSON *root, const struct status_src *s, int64_t now)
@@ -49,7 +50,8 @@ static bool add_slot(cJSON *arr, const struct procs_info *p)
            cJSON_AddStringToObject(o, "state", procs_state_name(p->state)) &&
            cJSON_AddNumberToObject(o, "pid", (double)p->pid) &&
            cJSON_AddStringToObject(o, "ref", p->ref) &&
-           cJSON_AddNumberToObject(o, "heartbeat_age_ms", (double)p->heartbeat_age_ms) &&
+           cJSON_AddNumberToObject(o, "heartbeat_age_ms",
+                                   (double)p->heartbeat_age_ms) &&
            cJSON_AddNumberToObject(o, "restarts", p->restarts) &&
            cJSON_AddNumberToObject(o, "uptime_s", secs(p->up_ms)) &&
            cJSON_AddNumberToObject(o, "down_s", secs(p->down_ms)) &&
@@ -115,7 +117,8 @@ char *status_health(const struct status_src *s, int64_t now, int *code)
              cJSON_AddItemToObject(root, "down", down);
         if (!ok)
             cJSON_Delete(down);
-        ok = ok && cJSON_AddNumberToObject(root, "leader", elect_leader(s->elect));
+        ok = ok &&
+             cJSON_AddNumberToObject(root, "leader", elect_leader(s->elect));
     } else {
         cJSON_Delete(down);
     }

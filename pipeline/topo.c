@@ -99,6 +99,7 @@ int topo_send_ctl(struct mw_conn *c, const char *stage_key,
                   const struct ctl_msg *m, const char *producer)
 {
     if (stage_key)
-        return topo_publish_ctl(c, PLAN_CONTROL_EXCHANGE, stage_key, m, producer);
+        return topo_publish_ctl(c, PLAN_CONTROL_EXCHANGE, stage_key, m,
+                                producer);
     return topo_publish_ctl(c, "", PLAN_COORD_QUEUE, m, producer);
 }

@@ -31,19 +31,22 @@ void topo_control_queue(enum plan_stage_id s, int replica, char *out, size_t n);
  * Also declares the control plane (topo_declare_control). The queue name is
  * written to out (size n). */
 int topo_declare_replica_control(struct mw_conn *c, enum plan_stage_id s,
-                                 int replica, char *out, size_t n) MW_WARN_UNUSED;
+                                 int replica, char *out,
+                                 size_t n) MW_WARN_UNUSED;
 
 /* Declares the control queues of every replica of every stage of plan p, so
  * that no control message is unroutable even while every replica of a stage
  * is down (or has never started). */
-int topo_declare_all_control(struct mw_conn *c, const struct plan *p) MW_WARN_UNUSED;
+int topo_declare_all_control(struct mw_conn *c,
+                             const struct plan *p) MW_WARN_UNUSED;
 
 struct ctl_msg;
 
 /* Publishes a control message (see common/ctl.h) as JSON to `exchange` with
  * `key`: kind control, stream = the message type, producer as given. */
 int topo_publish_ctl(struct mw_conn *c, const char *exchange, const char *key,
-                     const struct ctl_msg *m, const char *producer) MW_WARN_UNUSED;
+                     const struct ctl_msg *m,
+                     const char *producer) MW_WARN_UNUSED;
 
 /* topo_publish_ctl to the coordinator queue, or, when `stage_key` is not
  * NULL, to cs.control with that routing key. */

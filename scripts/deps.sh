@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(gcc make pkg-config librabbitmq-dev libcsv-dev uuid-dev libcjson-dev
       zlib1g-dev libcmocka-dev rabbitmq-server sqlite3 python3 curl procps
       iproute2 clang libclang-rt-14-dev valgrind libmicrohttpd-dev
-      libcurl4-openssl-dev)
+      libcurl4-openssl-dev liblz4-dev)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -83,8 +83,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             size_t end = r.off + r.len;
 
             /* The record ends at a '\n', possibly after a '\r'. */
-            if (end >= len || (buf[end] != '\n' &&
-                               !(buf[end] == '\r' && end + 1 < len && buf[end + 1] == '\n')))
+            if (end >= len ||
+                (buf[end] != '\n' &&
+                 !(buf[end] == '\r' && end + 1 < len && buf[end + 1] == '\n')))
                 abort();
             if (memcmp(buf + r.off, data + consumed + r.off, r.len) != 0)
                 abort();

@@ -64,7 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     run(data, size, false, &fast);
     run(data, size, true, &slow);
-    if (fast.len != slow.len || (fast.len && memcmp(fast.p, slow.p, fast.len) != 0))
+    if (fast.len != slow.len ||
+        (fast.len && memcmp(fast.p, slow.p, fast.len) != 0))
         abort();
     free(fast.p);
     free(slow.p);

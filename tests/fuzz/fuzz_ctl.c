@@ -37,7 +37,8 @@ static void check_flows(const struct ctl_msg *m)
         CHECK(TERMINATED(f->queue) && TERMINATED(f->stream));
         CHECK(ctl_find_flow(m, f->queue, f->stream) == i);
         CHECK(f->n >= -1 && f->n <= CTL_COUNT_MAX);
-        CHECK(f->range0 >= 0 && f->nranges >= 0 && f->range0 + f->nranges <= m->nranges);
+        CHECK(f->range0 >= 0 && f->nranges >= 0 &&
+              f->range0 + f->nranges <= m->nranges);
         CHECK(f->rej0 >= 0 && f->nrej >= 0 && f->rej0 + f->nrej <= m->nrejs);
         for (k = f->range0; k < f->range0 + f->nranges; k++)
             CHECK(m->ranges[k].lo >= 0 && m->ranges[k].lo <= m->ranges[k].hi &&
@@ -53,9 +54,11 @@ static void check_msg(const struct ctl_msg *m)
     int i;
 
     CHECK((unsigned)m->type < CTL_NTYPES);
-    CHECK(TERMINATED(m->session) && TERMINATED(m->stage) && TERMINATED(m->reply_to) &&
-          TERMINATED(m->status) && TERMINATED(m->reason));
-    CHECK(m->type == CTL_SHUTDOWN || m->type == CTL_HELLO || m->session[0] != '\0');
+    CHECK(TERMINATED(m->session) && TERMINATED(m->stage) &&
+          TERMINATED(m->reply_to) && TERMINATED(m->status) &&
+          TERMINATED(m->reason));
+    CHECK(m->type == CTL_SHUTDOWN || m->type == CTL_HELLO ||
+          m->session[0] != '\0');
     CHECK(m->type != CTL_HELLO || m->stage[0] != '\0');
     CHECK(m->replica >= 0 && m->ts_ms >= 0);
     check_flows(m);
@@ -75,20 +78,25 @@ static void check_same(const struct ctl_msg *a, const struct ctl_msg *b)
     int i;
 
     CHECK(a->type == b->type && strcmp(a->session, b->session) == 0 &&
-          strcmp(a->stage, b->stage) == 0 && strcmp(a->reply_to, b->reply_to) == 0 &&
-          strcmp(a->status, b->status) == 0 && strcmp(a->reason, b->reason) == 0);
+          strcmp(a->stage, b->stage) == 0 &&
+          strcmp(a->reply_to, b->reply_to) == 0 &&
+          strcmp(a->status, b->status) == 0 &&
+          strcmp(a->reason, b->reason) == 0);
     CHECK(a->stage[0] == '\0' || a->replica == b->replica);
     CHECK(a->ts_ms == 0 || a->ts_ms == b->ts_ms);
-    CHECK(a->nflows == b->nflows && a->nranges == b->nranges && a->nrejs == b->nrejs);
+    CHECK(a->nflows == b->nflows && a->nranges == b->nranges &&
+          a->nrejs == b->nrejs);
     for (i = 0; i < a->nflows; i++)
         CHECK(strcmp(a->flows[i].queue, b->flows[i].queue) == 0 &&
               strcmp(a->flows[i].stream, b->flows[i].stream) == 0 &&
               a->flows[i].n == b->flows[i].n &&
               a->flows[i].range0 == b->flows[i].range0 &&
               a->flows[i].nranges == b->flows[i].nranges &&
-              a->flows[i].rej0 == b->flows[i].rej0 && a->flows[i].nrej == b->flows[i].nrej);
+              a->flows[i].rej0 == b->flows[i].rej0 &&
+              a->flows[i].nrej == b->flows[i].nrej);
     for (i = 0; i < a->nranges; i++)
-        CHECK(a->ranges[i].lo == b->ranges[i].lo && a->ranges[i].hi == b->ranges[i].hi);
+        CHECK(a->ranges[i].lo == b->ranges[i].lo &&
+              a->ranges[i].hi == b->ranges[i].hi);
     for (i = 0; i < a->nrejs; i++)
         CHECK(a->rejs[i].seq == b->rejs[i].seq && a->rejs[i].n == b->rejs[i].n);
     CHECK(a->nrejected == b->nrejected && a->nsessions == b->nsessions);

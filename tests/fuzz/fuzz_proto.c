@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void check_roundtrip(const struct proto_frame *f, const struct proto_msg *m)
+static void check_roundtrip(const struct proto_frame *f,
+                            const struct proto_msg *m)
 {
     struct proto_buf b;
     int rc = -1;
@@ -66,7 +67,8 @@ static void check_roundtrip(const struct proto_frame *f, const struct proto_msg 
                    sizeof(m2.u.result_end.rejected)) != 0)
             abort();
     } else if (rc != 0 || b.len != (size_t)f->len + PROTO_HDR_LEN ||
-        b.ptr[4] != f->type || memcmp(b.ptr + PROTO_HDR_LEN, f->payload, f->len) != 0)
+               b.ptr[4] != f->type ||
+               memcmp(b.ptr + PROTO_HDR_LEN, f->payload, f->len) != 0)
         abort();
     proto_buf_fini(&b);
 }

@@ -228,7 +228,8 @@ int mw_bind(struct mw_conn *c, const char *queue, const char *exchange,
     fake_set_name(e->queue, queue);
     fake_set_name(e->exchange, exchange);
     fake_set_name(e->key, routing_key);
-    if (rc == 0 && (queue_find(queue) == NULL || exchange_find(exchange) == NULL)) {
+    if (rc == 0 &&
+        (queue_find(queue) == NULL || exchange_find(exchange) == NULL)) {
         fake_misuse("bind %s to %s: not declared", queue, exchange);
         rc = MW_ERR_PROTOCOL;
     }
@@ -324,7 +325,7 @@ int mw_consume(struct mw_conn *c, const char *queue)
     }
     if (rc == 0) {
         c->consumed = fake_grow(c->consumed, &c->ccap, c->nconsumed + 1,
-                           sizeof(*c->consumed));
+                                sizeof(*c->consumed));
         fake_set_name(c->consumed[c->nconsumed++], queue);
     }
     return ev_done(c, e, rc);
@@ -392,7 +393,8 @@ static void hand_out(struct mw_conn *c, struct step *s, struct fake_ev *e,
     if (r == NULL)
         abort();
     if (!consumes(c, s->queue))
-        fake_misuse("delivery scripted on '%s', which is not consumed", s->queue);
+        fake_misuse("delivery scripted on '%s', which is not consumed",
+                    s->queue);
     r->tag = ++fake_st.next_tag;
     r->epoch = fake_st.epoch;
     r->s = *s;
@@ -421,7 +423,7 @@ int mw_next(struct mw_conn *c, struct mw_delivery *d, int timeout_ms)
     (void)timeout_ms; /* nothing waits here */
     if (rc == 0 && ++fake_st.next_calls > MAX_NEXT_CALLS) {
         fake_misuse("mw_next called %d times: a loop that does not stop",
-               MAX_NEXT_CALLS);
+                    MAX_NEXT_CALLS);
         rc = MW_ERR_CLOSED;
     }
     while (rc == 0) {
@@ -458,7 +460,7 @@ static int settle(struct mw_conn *c, struct fake_ev *e, enum fake_op op,
         return MW_ERR_STALE;
     if (r->settled) {
         fake_misuse("%s of tag %llu settled already", fake_mw_op_name(op),
-               (unsigned long long)tag);
+                    (unsigned long long)tag);
         return MW_ERR_PROTOCOL;
     }
     r->settled = true;

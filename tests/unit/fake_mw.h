@@ -68,19 +68,19 @@ enum fake_op {
 /* One call of the code under test. Which fields are set depends on op. */
 struct fake_ev {
     enum fake_op op;
-    int rc;                        /* what the fake returned */
-    char queue[FAKE_NAME_MAX];     /* declare/bind/delete/consume/cancel/next;
+    int rc;                       /* what the fake returned */
+    char queue[FAKE_NAME_MAX];    /* declare/bind/delete/consume/cancel/next;
                                       publish: the first queue it reached */
-    char exchange[FAKE_NAME_MAX];  /* declare_exchange/bind/publish */
-    char key[FAKE_NAME_MAX];       /* bind/publish: routing key */
-    int flags;                     /* declare_queue */
-    struct mw_meta meta;           /* publish/next */
-    uint8_t *body;                 /* publish/next: a copy (NULL when empty) */
+    char exchange[FAKE_NAME_MAX]; /* declare_exchange/bind/publish */
+    char key[FAKE_NAME_MAX];      /* bind/publish: routing key */
+    int flags;                    /* declare_queue */
+    struct mw_meta meta;          /* publish/next */
+    uint8_t *body;                /* publish/next: a copy (NULL when empty) */
     size_t len;
-    uint64_t tag;                  /* next/ack/nack */
-    bool redelivered;              /* next */
-    bool requeue;                  /* nack */
-    int routed;                    /* publish: queues it reached */
+    uint64_t tag;     /* next/ack/nack */
+    bool redelivered; /* next */
+    bool requeue;     /* nack */
+    int routed;       /* publish: queues it reached */
 };
 
 /* Forgets everything: topology, script, events, injections, hooks. */
@@ -128,7 +128,8 @@ void fake_mw_fail_nth(enum fake_op op, int nth, int rc);
 
 /* Called after every event is logged (also for failed calls). ev is valid
  * during the call. NULL removes the hook. */
-void fake_mw_set_hook(void (*fn)(const struct fake_ev *ev, void *arg), void *arg);
+void fake_mw_set_hook(void (*fn)(const struct fake_ev *ev, void *arg),
+                      void *arg);
 
 /* ---- what happened ---- */
 

@@ -10,7 +10,11 @@
 
 #define MAX_NEXT_CALLS 100000 /* a loop that never stops is a failed test */
 
-enum step_kind { STEP_DELIVERY, STEP_RC, STEP_RECONNECT };
+enum step_kind {
+    STEP_DELIVERY,
+    STEP_RC,
+    STEP_RECONNECT
+};
 
 struct step {
     enum step_kind kind;
@@ -59,7 +63,11 @@ struct mw_conn {
 };
 
 /* Growable arrays: p (typed), n used, cap allocated. */
-#define VEC(T) struct { T *p; size_t n, cap; }
+#define VEC(T)                                                                 \
+    struct {                                                                   \
+        T *p;                                                                  \
+        size_t n, cap;                                                         \
+    }
 
 struct fake_broker {
     VEC(struct fake_ev) ev;
@@ -87,15 +95,17 @@ struct fake_broker {
 extern struct fake_broker fake_st;
 
 /* Appends a zeroed element to vector v and returns it. */
-#define VEC_PUSH(v) ((v).p = fake_grow((v).p, &(v).cap, (v).n + 1, sizeof(*(v).p)), \
-                     memset(&(v).p[(v).n], 0, sizeof(*(v).p)), &(v).p[(v).n++])
+#define VEC_PUSH(v)                                                            \
+    ((v).p = fake_grow((v).p, &(v).cap, (v).n + 1, sizeof(*(v).p)),            \
+     memset(&(v).p[(v).n], 0, sizeof(*(v).p)), &(v).p[(v).n++])
 
 /* fake_mw_script.c */
 void *fake_grow(void *p, size_t *cap, size_t need, size_t size);
 uint8_t *fake_copy(const void *p, size_t len); /* NULL when len is 0 */
 void fake_set_name(char *dst, const char *src);
 void fake_misuse(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void fake_encode_ctl(struct step *s, const char *queue, const struct ctl_msg *m);
+void fake_encode_ctl(struct step *s, const char *queue,
+                     const struct ctl_msg *m);
 struct step *fake_script_insert(size_t at);
 struct dlv *fake_dlv_find(uint64_t tag);
 

@@ -146,7 +146,8 @@ void fake_encode_ctl(struct step *s, const char *queue, const struct ctl_msg *m)
     s->kind = STEP_DELIVERY;
     fake_set_name(s->queue, queue);
     snprintf(s->meta.session, sizeof(s->meta.session), "%s", m->session);
-    snprintf(s->meta.stream, sizeof(s->meta.stream), "%s", ctl_type_name(m->type));
+    snprintf(s->meta.stream, sizeof(s->meta.stream), "%s",
+             ctl_type_name(m->type));
     snprintf(s->meta.producer, sizeof(s->meta.producer), "fake");
     s->meta.kind = MW_KIND_CONTROL;
     s->body = fake_copy(json, len);
@@ -219,7 +220,8 @@ void fake_mw_fail_nth(enum fake_op op, int nth, int rc)
     in->rc = rc;
 }
 
-void fake_mw_set_hook(void (*fn)(const struct fake_ev *ev, void *arg), void *arg)
+void fake_mw_set_hook(void (*fn)(const struct fake_ev *ev, void *arg),
+                      void *arg)
 {
     fake_st.hook = fn;
     fake_st.hook_arg = arg;
@@ -329,11 +331,12 @@ const char *fake_mw_misuse_text(void)
 const char *fake_mw_op_name(enum fake_op op)
 {
     static const char *const names[FAKE_NOPS] = {
-        "connect", "close", "declare_exchange", "declare_queue", "bind",
-        "delete_queue", "publish", "flush", "consume", "cancel", "next", "ack",
+        "connect",       "close", "declare_exchange",
+        "declare_queue", "bind",  "delete_queue",
+        "publish",       "flush", "consume",
+        "cancel",        "next",  "ack",
         "nack",
     };
 
     return (unsigned)op < FAKE_NOPS ? names[op] : "?";
 }
-

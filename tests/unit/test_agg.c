@@ -92,11 +92,13 @@ static void test_q2_ties_and_months(void **state)
     (void)state;
     assert_non_null(a);
     /* 2024-01: items 8 and 3 tie on both measures -> item 3 */
-    assert_int_equal(feed(a, "transaction_items",
-                          "202401,8,2,20000\n202401,3,1,10000\n"), 0);
+    assert_int_equal(
+        feed(a, "transaction_items", "202401,8,2,20000\n202401,3,1,10000\n"),
+        0);
     assert_int_equal(feed(a, "transaction_items.2", /* suffixed stream */
                           "202401,3,1,10000\n202402,6,1,30000\n"
-                          "202402,5,3,9000\n202312,7,1,1"), 0);
+                          "202402,5,3,9000\n202312,7,1,1"),
+                     0);
     emit(a, 1 << 16, &c);
     assert_string_equal(c.buf, "0,202312,7,1,1\n"
                                "0,202401,3,2,20000\n"
@@ -117,8 +119,9 @@ static void test_q3_sums_and_order(void **state)
 
     (void)state;
     assert_non_null(a);
-    feed(a, "transactions", "20242,5,63500\n20241,5,1\n20241,10,8075\n"
-                            "20241,5,999\n20251,2,0\n20242,5,500\n");
+    feed(a, "transactions",
+         "20242,5,63500\n20241,5,1\n20241,10,8075\n"
+         "20241,5,999\n20251,2,0\n20242,5,500\n");
     emit(a, 1 << 16, &c);
     assert_string_equal(c.buf, "20241,5,1000\n"
                                "20241,10,8075\n"
@@ -143,8 +146,9 @@ static void test_q4_top3_ties_birthdates(void **state)
     assert_non_null(a);
     feed(a, "users", "10,1990-01-01\n12,1985-05-05\n");
     /* store 1: 10 x3, 11 x2, 12 x2, 13 x2, 9 x1; store 2: 13 x1 */
-    feed(a, "transactions", "1,10\n1,10\n1,10\n1,11\n1,11\n1,12\n1,12\n"
-                            "1,13\n1,13\n1,9\n2,13\n");
+    feed(a, "transactions",
+         "1,10\n1,10\n1,10\n1,11\n1,11\n1,12\n1,12\n"
+         "1,13\n1,13\n1,9\n2,13\n");
     /* a birthdate after the purchases still joins; a repeated user keeps
      * the byte-smallest date whatever the arrival order */
     feed(a, "users", "13,2000-02-02\n12,1999-09-09\n");

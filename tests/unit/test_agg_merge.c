@@ -22,10 +22,9 @@
 #define NHALVES 3
 #define NROWS 20000
 
-static const int months[NMONTHS] = {202401, 202402, 202403, 202404, 202405,
-                                    202406, 202407, 202408, 202409, 202410,
-                                    202411, 202412, 202501, 202502, 202503,
-                                    202504, 202505, 202506};
+static const int months[NMONTHS] = {
+    202401, 202402, 202403, 202404, 202405, 202406, 202407, 202408, 202409,
+    202410, 202411, 202412, 202501, 202502, 202503, 202504, 202505, 202506};
 static const int halves[NHALVES] = {20241, 20242, 20251};
 
 /* The generated input, and brute-force tallies of it. */
@@ -62,7 +61,8 @@ static void generate(struct data *d)
     memset(d, 0, sizeof(*d));
     d->q2 = p = calloc(NROWS, 40);
     for (i = 0; i < NROWS; i++) {
-        int m = (int)rnd(NMONTHS), it = 1 + (int)rnd(NITEMS), q = 1 + (int)rnd(3);
+        int m = (int)rnd(NMONTHS), it = 1 + (int)rnd(NITEMS),
+            q = 1 + (int)rnd(3);
         int64_t st = (int64_t)q * (6000 + 500 * it) + (rnd(4) == 0 ? 75 : 0);
 
         d->qty[m][it] += q;
@@ -71,7 +71,8 @@ static void generate(struct data *d)
     }
     d->q3 = p = calloc(NROWS, 40);
     for (i = 0; i < NROWS; i++) {
-        int h = (int)rnd(NHALVES), s = 1 + (int)rnd(NSTORES), a = (int)rnd(90000);
+        int h = (int)rnd(NHALVES), s = 1 + (int)rnd(NSTORES),
+            a = (int)rnd(90000);
 
         d->tpv[h][s] += a;
         d->seen3[h][s] = 1;
@@ -178,7 +179,8 @@ static void run_stage(const struct agg_spec *spec, const char *stage, int n,
 
         assert_non_null(a);
         snprintf(stream, sizeof(stream), "%s.%d", stage, i);
-        if (users != NULL) { /* lookup rows first for one shard, last for others */
+        if (users !=
+            NULL) { /* lookup rows first for one shard, last for others */
             len = shard_rows(users, key_col0, n, i, part);
             assert_int_equal(agg_feed(a, "users", part, len, &bad), 0);
         }
@@ -256,22 +258,24 @@ static void reference(const struct data *d, struct files *f)
     for (k = 0; k < NFILES; k++)
         f->buf[k] = calloc(1, 1 << 16);
     sprintf(f->buf[0], "transaction_id,final_amount\n");
-    p = f->buf[1] + sprintf(f->buf[1], "year_month_created_at,item_name,sellings_qty\n");
+    p = f->buf[1] +
+        sprintf(f->buf[1], "year_month_created_at,item_name,sellings_qty\n");
     for (m = 0; m < NMONTHS; m++) {
         for (best = 1, i = 2; i <= NITEMS; i++)
             if (d->qty[m][i] > d->qty[m][best])
                 best = i;
-        p += sprintf(p, "%d-%02d,Item-%d,%lld\n", months[m] / 100, months[m] % 100,
-                     best, (long long)d->qty[m][best]);
+        p += sprintf(p, "%d-%02d,Item-%d,%lld\n", months[m] / 100,
+                     months[m] % 100, best, (long long)d->qty[m][best]);
     }
-    p = f->buf[2] + sprintf(f->buf[2], "year_month_created_at,item_name,profit_sum\n");
+    p = f->buf[2] +
+        sprintf(f->buf[2], "year_month_created_at,item_name,profit_sum\n");
     for (m = 0; m < NMONTHS; m++) {
         for (best = 1, i = 2; i <= NITEMS; i++)
             if (d->sub[m][i] > d->sub[m][best])
                 best = i;
         field_fmt_2(d->sub[m][best], m2);
-        p += sprintf(p, "%d-%02d,Item-%d,%s\n", months[m] / 100, months[m] % 100,
-                     best, m2);
+        p += sprintf(p, "%d-%02d,Item-%d,%s\n", months[m] / 100,
+                     months[m] % 100, best, m2);
     }
     /* store names sort in reverse id order */
     p = f->buf[3] + sprintf(f->buf[3], "year_half_created_at,store_name,tpv\n");
@@ -281,7 +285,8 @@ static void reference(const struct data *d, struct files *f)
                 continue;
             store_name(s, name, sizeof(name));
             field_fmt_2(d->tpv[h][s], m2);
-            p += sprintf(p, "%d-H%d,%s,%s\n", halves[h] / 10, halves[h] % 10, name, m2);
+            p += sprintf(p, "%d-H%d,%s,%s\n", halves[h] / 10, halves[h] % 10,
+                         name, m2);
         }
     p = f->buf[4] + sprintf(f->buf[4], "store_name,birthdate,purchases_qty\n");
     for (s = NSTORES; s >= 1; s--) {

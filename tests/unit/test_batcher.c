@@ -58,7 +58,8 @@ static void test_crlf_and_no_final_newline(void **state)
     uint64_t lines[4];
 
     (void)state;
-    assert_int_equal(scan_all("a,b\r\nc,d\r\ne,f", out, sizeof(out), lines, 4), 3);
+    assert_int_equal(scan_all("a,b\r\nc,d\r\ne,f", out, sizeof(out), lines, 4),
+                     3);
     assert_string_equal(out, "a,b|c,d|e,f");
     assert_int_equal(scan_all("x\r\n\r\ny\r\n", out, sizeof(out), lines, 4), 3);
     assert_string_equal(out, "x||y"); /* the blank line is a (empty) record */
@@ -87,8 +88,8 @@ static void test_unterminated_quote(void **state)
     uint64_t lines[4];
 
     (void)state;
-    assert_int_equal(scan_all("1,ok\n2,\"open\n3,x\n", out, sizeof(out), lines, 4),
-                     -1);
+    assert_int_equal(
+        scan_all("1,ok\n2,\"open\n3,x\n", out, sizeof(out), lines, 4), -1);
     assert_string_equal(out, "1,ok");
 }
 
@@ -116,8 +117,9 @@ static void test_split_reads(void **state)
             len += k;
             fed += k;
             while (batcher_scan_next(&s, buf, len, &r) == 1) {
-                used += (size_t)snprintf(out + used, sizeof(out) - used, "%s%.*s",
-                                         n ? "|" : "", (int)r.len, buf + r.off);
+                used +=
+                    (size_t)snprintf(out + used, sizeof(out) - used, "%s%.*s",
+                                     n ? "|" : "", (int)r.len, buf + r.off);
                 n++;
             }
             if (fed == total) {
@@ -144,9 +146,9 @@ static void test_batch_limits(void **state)
 
     (void)state;
     assert_int_equal(batcher_init(&b, 10, 4), 0);
-    assert_int_equal(batcher_add(&b, "abcd", 4), BATCHER_ADDED);  /* 5 bytes */
-    assert_int_equal(batcher_add(&b, "", 0), BATCHER_ADDED);      /* skipped */
-    assert_int_equal(batcher_add(&b, "efgh", 4), BATCHER_ADDED);  /* 10 bytes */
+    assert_int_equal(batcher_add(&b, "abcd", 4), BATCHER_ADDED); /* 5 bytes */
+    assert_int_equal(batcher_add(&b, "", 0), BATCHER_ADDED);     /* skipped */
+    assert_int_equal(batcher_add(&b, "efgh", 4), BATCHER_ADDED); /* 10 bytes */
     assert_int_equal(b.rows, 2);
     assert_int_equal(b.len, 10);
     assert_memory_equal(batcher_data(&b), "abcd\nefgh\n", 10);
@@ -154,7 +156,8 @@ static void test_batch_limits(void **state)
     assert_int_equal(batcher_add(&b, "0123456789", 10), BATCHER_TOO_LONG);
     batcher_clear(&b);
     assert_int_equal(b.rows, 0);
-    assert_int_equal(batcher_add(&b, "012345678", 9), BATCHER_ADDED); /* exactly */
+    assert_int_equal(batcher_add(&b, "012345678", 9),
+                     BATCHER_ADDED); /* exactly */
     assert_int_equal(b.len, 10);
     batcher_fini(&b);
 }

@@ -41,8 +41,8 @@
 #define MAX_OUT 64
 #define REPLY_TO "gw-1"
 #define ALL_TABLES                                                             \
-    "filter.transactions/transactions=%d filter.transaction_items/"          \
-    "transaction_items=%d filter.users/users=%d filter.stores/stores=%d "     \
+    "filter.transactions/transactions=%d filter.transaction_items/"            \
+    "transaction_items=%d filter.users/users=%d filter.stores/stores=%d "      \
     "filter.menu_items/menu_items=%d"
 
 /* ------------------------------------------------------------ messages */
@@ -117,7 +117,8 @@ static void add_flows(struct ctl_msg *m, const char *spec)
 
     assert_true(strlen(spec) < sizeof(buf));
     snprintf(buf, sizeof(buf), "%s", spec);
-    for (tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+    for (tok = strtok_r(buf, " ", &save); tok;
+         tok = strtok_r(NULL, " ", &save)) {
         if (tok[0] == '!') {
             add_rejs(m, tok + 1);
         } else if (strchr(tok, '@')) {
@@ -140,7 +141,8 @@ static void add_rejected(struct ctl_msg *m, const char *spec)
     char buf[256], *save = NULL, *tok;
 
     snprintf(buf, sizeof(buf), "%s", spec);
-    for (tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+    for (tok = strtok_r(buf, " ", &save); tok;
+         tok = strtok_r(NULL, " ", &save)) {
         char *eq = strchr(tok, '=');
         const char *p;
 
@@ -162,7 +164,8 @@ static void copy_msg(struct ctl_msg *dst, const struct ctl_msg *src)
     memcpy(dst, src, offsetof(struct ctl_msg, flows));
     memcpy(dst->flows, src->flows, (size_t)src->nflows * sizeof(src->flows[0]));
     dst->nranges = src->nranges;
-    memcpy(dst->ranges, src->ranges, (size_t)src->nranges * sizeof(src->ranges[0]));
+    memcpy(dst->ranges, src->ranges,
+           (size_t)src->nranges * sizeof(src->ranges[0]));
     dst->nrejs = src->nrejs;
     memcpy(dst->rejs, src->rejs, (size_t)src->nrejs * sizeof(src->rejs[0]));
     dst->nrejected = src->nrejected;
@@ -174,7 +177,8 @@ static void copy_msg(struct ctl_msg *dst, const struct ctl_msg *src)
 }
 
 /* A finish carries the same reply_to, input flows and rejected totals. */
-static void assert_same_finish(const struct ctl_msg *got, const struct ctl_msg *want)
+static void assert_same_finish(const struct ctl_msg *got,
+                               const struct ctl_msg *want)
 {
     int i, j;
 
@@ -339,8 +343,8 @@ static void done(struct fx *f, const char *sid, const char *stage, int replica,
     feed(f, build(f, CTL_DONE, sid, stage, replica, flows));
 }
 
-static void report(struct fx *f, const char *sid, const char *stage, int replica,
-                   const char *flows)
+static void report(struct fx *f, const char *sid, const char *stage,
+                   int replica, const char *flows)
 {
     feed(f, build(f, CTL_REPORT, sid, stage, replica, flows));
 }
@@ -367,7 +371,8 @@ static void abort_session(struct fx *f, const char *sid, const char *reason)
 }
 
 /* A hello from stage.replica holding `sessions` (space-separated ids). */
-static void hello(struct fx *f, const char *stage, int replica, const char *sessions)
+static void hello(struct fx *f, const char *stage, int replica,
+                  const char *sessions)
 {
     char buf[512], *save = NULL, *tok;
 
@@ -446,8 +451,9 @@ static void expect_state(const struct fx *f, const char *sid,
                         coord_state_name(state));
 }
 
-static void expect_counts(const struct fx *f, const char *sid, const char *queue,
-                          int64_t processed, int64_t expected)
+static void expect_counts(const struct fx *f, const char *sid,
+                          const char *queue, int64_t processed,
+                          int64_t expected)
 {
     int64_t p = -1, e = -1;
 
@@ -594,12 +600,15 @@ static void m_finish(struct gen *g, struct step *st, int s)
     snprintf(m->reply_to, sizeof(m->reply_to), "%s", g->reply_to);
     for (i = 0; i < PLAN_NTABLES; i++)
         if (g->rejected[i])
-            assert_int_equal(ctl_add_rejected(m, plan_table_name((enum plan_table)i),
-                                              g->rejected[i]), 0);
+            assert_int_equal(
+                ctl_add_rejected(m, plan_table_name((enum plan_table)i),
+                                 g->rejected[i]),
+                0);
     for (i = 0; i < g->ndecls; i++)
         if (g->decls[i].stage == s && m_declared(g, &g->decls[i]))
-            assert_int_equal(ctl_set_flow(m, g->decls[i].q, g->decls[i].s,
-                                          g->decls[i].n), 0);
+            assert_int_equal(
+                ctl_set_flow(m, g->decls[i].q, g->decls[i].s, g->decls[i].n),
+                0);
     add_out(st, CTL_FINISH, s)->finish = m;
 }
 
@@ -684,7 +693,9 @@ static void g_done(struct gen *g, int s, int r)
 /* Rows rejected from input `id` of flow i: a deterministic sprinkle. */
 static int64_t rej_rows(const struct gen *g, int i, int64_t id)
 {
-    return (g->seed + (unsigned)i * 3u + (unsigned)id * 7u) % 4 == 0 ? 1 + id % 3 : 0;
+    return (g->seed + (unsigned)i * 3u + (unsigned)id * 7u) % 4 == 0
+               ? 1 + id % 3
+               : 0;
 }
 
 /* Adds flow i with ids[0..n) (runs of consecutive ids become ranges) and
@@ -720,7 +731,8 @@ static int owner(const struct gen *g, int i, int64_t id)
 
     if (d->shard >= 0)
         return d->shard;
-    return (int)((unsigned)id + g->seed + (unsigned)i) % g->p->replicas[d->stage];
+    return (int)((unsigned)id + g->seed + (unsigned)i) %
+           g->p->replicas[d->stage];
 }
 
 /* Replica r of stage s reports what it processed of its flows: piece 0 is
@@ -769,7 +781,8 @@ static void g_decl(struct gen *g, int stage, int shard, int from, int from_r,
     snprintf(d->q, sizeof(d->q), "%s", q);
     snprintf(d->s, sizeof(d->s), "%s", s);
     d->n = (g->flags & SC_ZERO) ? 0 : n;
-    d->listed = d->n > 0 || from == PLAN_GATEWAY || (g->seed + (unsigned)g->ndecls) % 2;
+    d->listed =
+        d->n > 0 || from == PLAN_GATEWAY || (g->seed + (unsigned)g->ndecls) % 2;
     d->table = plan_table_by_name(s);
 }
 
@@ -783,9 +796,11 @@ static void plan_flows(struct gen *g)
     unsigned u = g->seed;
 
     for (t = 0; t < PLAN_NTABLES; t++) {
-        snprintf(q, sizeof(q), "filter.%s", plan_table_name((enum plan_table)t));
+        snprintf(q, sizeof(q), "filter.%s",
+                 plan_table_name((enum plan_table)t));
         g_decl(g, PLAN_FILTER, -1, PLAN_GATEWAY, 0, q,
-               plan_table_name((enum plan_table)t), (u * 7 + (unsigned)t * 3) % 11 + (t == 0));
+               plan_table_name((enum plan_table)t),
+               (u * 7 + (unsigned)t * 3) % 11 + (t == 0));
     }
     for (d = PLAN_AGG_Q2; d <= PLAN_SINK; d++)
         for (i = 0; i < g->p->replicas[d]; i++) {
@@ -794,7 +809,9 @@ static void plan_flows(struct gen *g)
             snprintf(q, sizeof(q), "%s.%d", sname(d), i);
             for (k = 0; k < 3 && filter_streams[d][k]; k++)
                 g_decl(g, d, i, PLAN_FILTER, -1, q, filter_streams[d][k],
-                       (u + 2u * (unsigned)d + 3u * (unsigned)i + 5u * (unsigned)k) % 5);
+                       (u + 2u * (unsigned)d + 3u * (unsigned)i +
+                        5u * (unsigned)k) %
+                           5);
         }
     snprintf(q, sizeof(q), "sink.%d", g->sink_shard);
     for (d = PLAN_AGG_Q2; d <= PLAN_AGG_Q4; d++)
@@ -805,8 +822,8 @@ static void plan_flows(struct gen *g)
         }
 }
 
-static void build_script(struct script *sc, const struct plan *p, const char *sid,
-                         unsigned seed, unsigned flags)
+static void build_script(struct script *sc, const struct plan *p,
+                         const char *sid, unsigned seed, unsigned flags)
 {
     struct gen *g = calloc(1, sizeof(*g));
     int nf = p->replicas[PLAN_FILTER], first = (int)(seed % (unsigned)nf);
@@ -989,7 +1006,8 @@ static void test_zero_inputs(void **state)
     done(f, sid, "filter", 1, "agg-q2.1/transaction_items=0");
     expect_n(f, 6);
     expect_drain(f, 0, "agg-q2", sid);
-    expect_finish(f, 1, "agg-q2", sid, REPLY_TO, "agg-q2.1/transaction_items=0", "");
+    expect_finish(f, 1, "agg-q2", sid, REPLY_TO, "agg-q2.1/transaction_items=0",
+                  "");
     expect_drain(f, 2, "agg-q3", sid);
     expect_finish(f, 3, "agg-q3", sid, REPLY_TO, "", "");
     expect_drain(f, 4, "agg-q4", sid);
@@ -1022,13 +1040,15 @@ static void test_reports_union(void **state)
 
     (void)state;
     start(f, sid);
-    done(f, sid, "gateway", 0, "filter.transactions/transactions=10 filter.users/users=3");
+    done(f, sid, "gateway", 0,
+         "filter.transactions/transactions=10 filter.users/users=3");
     expect_n(f, 1);
     expect_drain(f, 0, "filter", sid);
     report(f, sid, "filter", 1, "filter.transactions/transactions@7-9");
     expect_none(f);
     expect_counts(f, sid, "filter.transactions", 3, 10);
-    report(f, sid, "filter", 0, "filter.transactions/transactions@0-2,5 filter.users/users@2");
+    report(f, sid, "filter", 0,
+           "filter.transactions/transactions@0-2,5 filter.users/users@2");
     report(f, sid, "filter", 1, "filter.transactions/transactions@7-9");
     expect_none(f);
     expect_counts(f, sid, "filter.transactions", 7, 10);
@@ -1040,8 +1060,10 @@ static void test_reports_union(void **state)
     report(f, sid, "filter", 1, "filter.users/users@0-1,1-2");
     expect_n(f, 1);
     expect_finish(f, 0, "filter", sid, REPLY_TO,
-                  "filter.transactions/transactions=10 filter.users/users=3", "");
-    report(f, sid, "filter", 0, "filter.transactions/transactions@0-9 filter.users/users@0-2");
+                  "filter.transactions/transactions=10 filter.users/users=3",
+                  "");
+    report(f, sid, "filter", 0,
+           "filter.transactions/transactions@0-9 filter.users/users@0-2");
     expect_none(f);
     expect_counts(f, sid, "filter.users", 3, 3);
     expect_state(f, sid, PLAN_FILTER, COORD_FINISHING);
@@ -1073,7 +1095,8 @@ static void test_restarted_replica_rereports(void **state)
     assert_int_equal(coord_rejected(f->c, sid, PLAN_FILTER, PLAN_T_STORES), 3);
     report(f, sid, "filter", 2, "filter.stores/stores@5");
     expect_n(f, 1);
-    expect_finish(f, 0, "filter", sid, REPLY_TO, "filter.stores/stores=6", "stores=3");
+    expect_finish(f, 0, "filter", sid, REPLY_TO, "filter.stores/stores=6",
+                  "stores=3");
     assert_int_equal(stats_of(f).violations, 0);
     fx_free(f);
 }
@@ -1121,7 +1144,8 @@ static void test_conflicting_declarations(void **state)
     expect_none(f);
     assert_int_equal(stats_of(f).violations, 1);
     expect_counts(f, sid, "filter.users", 0, 3);
-    report(f, sid, "filter", 0, "filter.users/users@0-2 filter.stores/stores@0");
+    report(f, sid, "filter", 0,
+           "filter.users/users@0-2 filter.stores/stores@0");
     expect_n(f, 1);
     expect_finish(f, 0, "filter", sid, REPLY_TO,
                   "filter.users/users=3 filter.stores/stores=1", "");
@@ -1152,12 +1176,14 @@ static void test_undeclared_flow_blocks(void **state)
     done(f, sid, "filter", 0, "agg-q2.0/transaction_items=1");
     expect_n(f, 5);
     expect_drain(f, 0, "agg-q2", sid);
-    report(f, sid, "agg-q2", 0, "agg-q2.0/transaction_items@0 agg-q2.0/menu_items@0");
+    report(f, sid, "agg-q2", 0,
+           "agg-q2.0/transaction_items@0 agg-q2.0/menu_items@0");
     expect_none(f);
     expect_state(f, sid, PLAN_AGG_Q2, COORD_DRAINING);
     expect_counts(f, sid, "agg-q2.0", 2, 1);
     assert_int_equal(stats_of(f).violations, 1);
-    done(f, sid, "filter", 1, "agg-q2.0/transaction_items=1 agg-q2.0/menu_items=1");
+    done(f, sid, "filter", 1,
+         "agg-q2.0/transaction_items=1 agg-q2.0/menu_items=1");
     expect_n(f, 1);
     expect_finish(f, 0, "agg-q2", sid, REPLY_TO,
                   "agg-q2.0/transaction_items=1 agg-q2.0/menu_items=1", "");
@@ -1174,21 +1200,27 @@ static void test_rejected_once_per_id(void **state)
 
     (void)state;
     start(f, sid);
-    done(f, sid, "gateway", 0, "filter.transactions/transactions=4 filter.users/users=2");
+    done(f, sid, "gateway", 0,
+         "filter.transactions/transactions=4 filter.users/users=2");
     expect_n(f, 1);
     report(f, sid, "filter", 0, "filter.transactions/transactions@0-1 !1=3");
-    report(f, sid, "filter", 1, "filter.transactions/transactions@1-2 !1=3,2=1");
+    report(f, sid, "filter", 1,
+           "filter.transactions/transactions@1-2 !1=3,2=1");
     expect_none(f);
-    assert_int_equal(coord_rejected(f->c, sid, PLAN_FILTER, PLAN_T_TRANSACTIONS), 4);
+    assert_int_equal(
+        coord_rejected(f->c, sid, PLAN_FILTER, PLAN_T_TRANSACTIONS), 4);
     /* One id listed twice in one report (a redelivered copy processed twice
      * before the report) counts once. */
     report(f, sid, "filter", 0, "filter.transactions/transactions@3 !3=2,3=2");
-    assert_int_equal(coord_rejected(f->c, sid, PLAN_FILTER, PLAN_T_TRANSACTIONS), 6);
+    assert_int_equal(
+        coord_rejected(f->c, sid, PLAN_FILTER, PLAN_T_TRANSACTIONS), 6);
     report(f, sid, "filter", 0, "filter.users/users@0 !1=7");
     report(f, sid, "filter", 1, "filter.users/users@ !1=7");
-    report(f, sid, "filter", 1, "filter.transactions/transactions@0-3 !0=5,1=3");
+    report(f, sid, "filter", 1,
+           "filter.transactions/transactions@0-3 !0=5,1=3");
     assert_int_equal(coord_rejected(f->c, sid, PLAN_FILTER, PLAN_T_USERS), 0);
-    assert_int_equal(coord_rejected(f->c, sid, PLAN_FILTER, PLAN_T_TRANSACTIONS), 6);
+    assert_int_equal(
+        coord_rejected(f->c, sid, PLAN_FILTER, PLAN_T_TRANSACTIONS), 6);
     expect_none(f);
     report(f, sid, "filter", 1, "filter.users/users@1 !1=2");
     expect_n(f, 1);
@@ -1203,8 +1235,10 @@ static void test_rejected_once_per_id(void **state)
     expect_n(f, 1);
     expect_finish(f, 0, "agg-q3", sid, REPLY_TO, "agg-q3.0/transactions=1",
                   "transactions=7 users=2");
-    assert_int_equal(coord_rejected(f->c, sid, PLAN_AGG_Q3, PLAN_T_TRANSACTIONS), 1);
-    assert_int_equal(coord_rejected(f->c, sid, PLAN_FILTER, PLAN_T_TRANSACTIONS), 6);
+    assert_int_equal(
+        coord_rejected(f->c, sid, PLAN_AGG_Q3, PLAN_T_TRANSACTIONS), 1);
+    assert_int_equal(
+        coord_rejected(f->c, sid, PLAN_FILTER, PLAN_T_TRANSACTIONS), 6);
     /* Streams that name no table carry no rejected rows. */
     done(f, sid, "agg-q2", 0, NULL);
     done(f, sid, "agg-q4", 0, NULL);
@@ -1214,7 +1248,8 @@ static void test_rejected_once_per_id(void **state)
     report(f, sid, "sink", 0, "sink.0/agg-q3.0@0 !0=9");
     expect_n(f, 1);
     expect_finish(f, 0, "sink", sid, REPLY_TO,
-                  "sink.0/agg-q3.0=1 sink.0/transactions=0", "transactions=7 users=2");
+                  "sink.0/agg-q3.0=1 sink.0/transactions=0",
+                  "transactions=7 users=2");
     fx_free(f);
 }
 
@@ -1245,7 +1280,8 @@ static void test_stage_completion_rules(void **state)
     expect_none(f);
     report(f, sid, "agg-q2", 0, "agg-q2.0/stores@0");
     expect_n(f, 1);
-    expect_finish(f, 0, "agg-q2", sid, REPLY_TO, "agg-q2.0/stores=1 agg-q2.1/stores=0", "");
+    expect_finish(f, 0, "agg-q2", sid, REPLY_TO,
+                  "agg-q2.0/stores=1 agg-q2.1/stores=0", "");
     done(f, sid, "agg-q2", 1, "sink.1/agg-q2.1=0");
     done(f, sid, "agg-q2", 1, "sink.1/agg-q2.1=0");
     expect_none(f);
@@ -1260,7 +1296,8 @@ static void test_stage_completion_rules(void **state)
     expect_drain(f, 0, "sink", sid);
     report(f, sid, "sink", 1, "sink.1/agg-q2.0@0-1");
     expect_n(f, 1);
-    expect_finish(f, 0, "sink", sid, REPLY_TO, "sink.1/agg-q2.0=2 sink.1/agg-q2.1=0", "");
+    expect_finish(f, 0, "sink", sid, REPLY_TO,
+                  "sink.1/agg-q2.0=2 sink.1/agg-q2.1=0", "");
     done(f, sid, "sink", 0, NULL);
     done(f, sid, "sink", 0, NULL);
     expect_none(f);
@@ -1540,7 +1577,8 @@ static void test_hello(void **state)
     (void)state;
     hello(f, "filter", 1, "s-end s-drain s-unknown");
     expect_n(f, 3);
-    expect_drain(f, find_out(f, CTL_DRAIN, "filter.1", "s-drain"), "filter.1", "s-drain");
+    expect_drain(f, find_out(f, CTL_DRAIN, "filter.1", "s-drain"), "filter.1",
+                 "s-drain");
     i = find_out(f, CTL_FINISH, "filter.1", "s-fin");
     expect_finish(f, i, "filter.1", "s-fin", REPLY_TO, FIN_FILTER, "");
     expect_out(f, 2, CTL_ABORT, "filter.1", "s-end");
@@ -1573,11 +1611,12 @@ static void test_resume(void **state)
     (void)state;
     resume(f);
     expect_n(f, 3);
-    expect_drain(f, find_out(f, CTL_DRAIN, "filter", "s-drain"), "filter", "s-drain");
-    expect_finish(f, find_out(f, CTL_FINISH, "filter", "s-fin"), "filter", "s-fin",
-                  REPLY_TO, FIN_FILTER, "");
-    expect_finish(f, find_out(f, CTL_FINISH, "agg-q2", "s-agg"), "agg-q2", "s-agg",
-                  REPLY_TO, FIN_AGG, "");
+    expect_drain(f, find_out(f, CTL_DRAIN, "filter", "s-drain"), "filter",
+                 "s-drain");
+    expect_finish(f, find_out(f, CTL_FINISH, "filter", "s-fin"), "filter",
+                  "s-fin", REPLY_TO, FIN_FILTER, "");
+    expect_finish(f, find_out(f, CTL_FINISH, "agg-q2", "s-agg"), "agg-q2",
+                  "s-agg", REPLY_TO, FIN_AGG, "");
     assert_int_equal(stats_of(f).resent, resent + 3);
     fx_free(f);
 
@@ -1653,10 +1692,10 @@ static void test_resend_scope(void **state)
     tick(f);
     expect_n(f, 3);
     expect_drain(f, find_out(f, CTL_DRAIN, "agg-q2", sid), "agg-q2", sid);
-    expect_finish(f, find_out(f, CTL_FINISH, "agg-q3", sid), "agg-q3", sid, REPLY_TO,
-                  "", "");
-    expect_finish(f, find_out(f, CTL_FINISH, "agg-q4", sid), "agg-q4", sid, REPLY_TO,
-                  "", "");
+    expect_finish(f, find_out(f, CTL_FINISH, "agg-q3", sid), "agg-q3", sid,
+                  REPLY_TO, "", "");
+    expect_finish(f, find_out(f, CTL_FINISH, "agg-q4", sid), "agg-q4", sid,
+                  REPLY_TO, "", "");
     assert_int_equal(stats_of(f).resent, 3);
     done(f, sid, "agg-q3", 0, NULL);
     expect_state(f, sid, PLAN_AGG_Q3, COORD_FINISHING);
@@ -1746,7 +1785,8 @@ static void test_invalid_input_ignored(void **state)
     expect_counts(f, sid, "filter.transactions", 0, 2);
     report(f, sid, "filter", 1, "filter.transactions/transactions@0-1");
     expect_n(f, 1);
-    expect_finish(f, 0, "filter", sid, REPLY_TO, "filter.transactions/transactions=2", "");
+    expect_finish(f, 0, "filter", sid, REPLY_TO,
+                  "filter.transactions/transactions=2", "");
     /* Types the coordinator only sends. */
     simple(f, CTL_DRAIN, sid);
     simple(f, CTL_FINISH, sid);
@@ -1821,7 +1861,8 @@ static void test_many_sessions(void **state)
     }
     for (i = 0; i < 300; i++) {
         snprintf(sid, sizeof(sid), "s-many-%d", i);
-        expect_state(f, sid, PLAN_FILTER, i % 2 ? COORD_DRAINING : COORD_FINISHING);
+        expect_state(f, sid, PLAN_FILTER,
+                     i % 2 ? COORD_DRAINING : COORD_FINISHING);
         abort_session(f, sid, "");
         expect_n(f, 1);
     }
@@ -1885,10 +1926,13 @@ static void assert_same_machines(const struct fx *a, const struct fx *b,
 
         assert_int_equal(coord_ended(a->c, sid), coord_ended(b->c, sid));
         for (s = 0; s < PLAN_NSTAGES; s++) {
-            assert_int_equal(coord_stage_state(a->c, sid, (enum plan_stage_id)s),
-                             coord_stage_state(b->c, sid, (enum plan_stage_id)s));
-            for (i = 0; i < plan_nqueues(&a->plan, (enum plan_stage_id)s); i++) {
-                plan_queue_key(&a->plan, (enum plan_stage_id)s, i, key, sizeof(key));
+            assert_int_equal(
+                coord_stage_state(a->c, sid, (enum plan_stage_id)s),
+                coord_stage_state(b->c, sid, (enum plan_stage_id)s));
+            for (i = 0; i < plan_nqueues(&a->plan, (enum plan_stage_id)s);
+                 i++) {
+                plan_queue_key(&a->plan, (enum plan_stage_id)s, i, key,
+                               sizeof(key));
                 plan_queue((enum plan_stage_id)s, key, q, sizeof(q));
                 assert_int_equal(coord_queue_counts(a->c, sid, q, &pa, &ea),
                                  coord_queue_counts(b->c, sid, q, &pb, &eb));
@@ -1918,8 +1962,8 @@ static void assert_same_outputs(struct fx *a, struct fx *b)
                 strcmp(b->out[j].m->session, m->session) == 0)
                 break;
         if (j == b->nout)
-            fail_msg("%s %s to %s missing after the replay", ctl_type_name(m->type),
-                     m->session, a->out[i].key);
+            fail_msg("%s %s to %s missing after the replay",
+                     ctl_type_name(m->type), m->session, a->out[i].key);
         used[j] = true;
         if (m->type == CTL_FINISH)
             assert_same_finish(b->out[j].m, m);
@@ -1928,7 +1972,8 @@ static void assert_same_outputs(struct fx *a, struct fx *b)
 
 /* Every command pending in a: drain or finish per draining or finishing
  * stage of an active session. */
-static int pending_commands(const struct fx *a, const struct script *const *scs, int nsc)
+static int pending_commands(const struct fx *a, const struct script *const *scs,
+                            int nsc)
 {
     int k, s, n = 0, st;
 
@@ -1957,7 +2002,8 @@ static void test_replay_resumes_pending_commands(void **state)
     (void)state;
     build_script(sa, &a->plan, "aaaaaaaa-1111-4000-8000-000000000001", 1,
                  SC_EARLY | SC_DUPS);
-    build_script(sb, &a->plan, "bbbbbbbb-2222-4000-8000-000000000002", 2, SC_LATE_START);
+    build_script(sb, &a->plan, "bbbbbbbb-2222-4000-8000-000000000002", 2,
+                 SC_LATE_START);
     scs[0] = sa;
     scs[1] = sb;
     log = calloc((size_t)(sa->n + sb->n), sizeof(*log));
@@ -1976,9 +2022,11 @@ static void test_replay_resumes_pending_commands(void **state)
         }
         b = fx_new(spec);
         for (i = 0; i < k; i++)
-            assert_int_equal(coord_handle(b->c, log[i].st->in, discard, NULL), 0);
+            assert_int_equal(coord_handle(b->c, log[i].st->in, discard, NULL),
+                             0);
         for (i = k - 1; i >= 0; i -= 3) /* redelivered copies, late */
-            assert_int_equal(coord_handle(b->c, log[i].st->in, discard, NULL), 0);
+            assert_int_equal(coord_handle(b->c, log[i].st->in, discard, NULL),
+                             0);
         assert_same_machines(a, b, scs, 2);
         assert_int_equal(stats_of(b).violations, 0);
         resume(b);
@@ -2023,11 +2071,15 @@ static void test_log_lines(void **state)
     assert_true(n > 0);
     buf[n] = '\0';
     assert_non_null(strstr(buf, "eof session=s-log start reply_to=gw-1"));
-    assert_non_null(strstr(buf, "eof session=s-log stage=filter drain processed="));
-    assert_non_null(strstr(buf, "eof session=s-log stage=filter processed=33/33 "
-                                "released: finish replicas=1"));
-    assert_non_null(strstr(buf, "eof session=s-log stage=filter replica=0 done"));
-    assert_non_null(strstr(buf, "eof session=s-log stage=sink complete elapsed_ms="));
+    assert_non_null(
+        strstr(buf, "eof session=s-log stage=filter drain processed="));
+    assert_non_null(strstr(buf,
+                           "eof session=s-log stage=filter processed=33/33 "
+                           "released: finish replicas=1"));
+    assert_non_null(
+        strstr(buf, "eof session=s-log stage=filter replica=0 done"));
+    assert_non_null(
+        strstr(buf, "eof session=s-log stage=sink complete elapsed_ms="));
     assert_non_null(strstr(buf, "eof session=s-log end elapsed_ms="));
     close(fd);
     close(saved);

@@ -66,7 +66,8 @@ static int run_coordinator(const char *root)
     char prog[] = "coordinator";
     char *argv[] = {prog, NULL};
 
-    if (setenv("CS_REPLICAS", "", 1) != 0 || setenv("CS_STATE_DIR", root, 1) != 0 ||
+    if (setenv("CS_REPLICAS", "", 1) != 0 ||
+        setenv("CS_STATE_DIR", root, 1) != 0 ||
         setenv("CS_FSYNC", "batch", 1) != 0 ||
         setenv("COORD_RESEND_MS", "0", 1) != 0 || /* no timer resends */
         setenv("COORD_BATCH", "2", 1) != 0 || unsetenv("CS_FAULT") != 0)
@@ -120,7 +121,8 @@ static bool session_scoped(enum ctl_type t)
            t == CTL_ABORT;
 }
 
-static bool on_disk(const char *root, const char *name, const void *p, size_t len)
+static bool on_disk(const char *root, const char *name, const void *p,
+                    size_t len)
 {
     struct tfix_log l;
     char path[512];
@@ -147,7 +149,8 @@ static void probe_hook(const struct fake_ev *ev, void *arg)
         p->early_checked++;
         p->early_on_disk += on_disk(p->root, d->meta.session, d->body, d->len);
     }
-    if (ev->op != FAKE_ACK || ev->rc != 0 || (d = fake_mw_delivery(ev->tag)) == NULL)
+    if (ev->op != FAKE_ACK || ev->rc != 0 ||
+        (d = fake_mw_delivery(ev->tag)) == NULL)
         return;
     m = tfix_ctl(CTL_SHUTDOWN, NULL);
     if (fake_mw_ctl(d, m) == 0 && session_scoped(m->type)) {
@@ -189,7 +192,8 @@ static int commands(size_t from, size_t to)
     for (; from < to; from++) {
         const struct fake_ev *e = fake_mw_event(from);
 
-        n += e->op == FAKE_PUBLISH && strcmp(e->exchange, PLAN_CONTROL_EXCHANGE) == 0;
+        n += e->op == FAKE_PUBLISH &&
+             strcmp(e->exchange, PLAN_CONTROL_EXCHANGE) == 0;
     }
     return n;
 }
@@ -247,7 +251,8 @@ static void first_run(const char *root, struct probe *p)
     assert_finish((size_t)fin, SA, "filter", "gw-1", 1);
     assert_true(tfix_find_ctl(0, CTL_DRAIN, false, SB, m) > fin);
     assert_int_equal(fake_mw_acks(1) + fake_mw_acks(2) + fake_mw_acks(3) +
-                         fake_mw_acks(4), 4);
+                         fake_mw_acks(4),
+                     4);
     assert_int_equal(fake_mw_acks(5), 0);
     assert_int_equal(p->acks_logged, 4);
     assert_int_equal(p->acks_bad, 0);
@@ -301,7 +306,8 @@ static long find_delivery(const char *type, const char *sess, bool redelivered)
         const struct fake_ev *e = fake_mw_event(i);
 
         if (e->op == FAKE_NEXT && e->rc == 0 && e->redelivered == redelivered &&
-            strcmp(e->meta.stream, type) == 0 && strcmp(e->meta.session, sess) == 0)
+            strcmp(e->meta.stream, type) == 0 &&
+            strcmp(e->meta.session, sess) == 0)
             return (long)i;
     }
     return -1;
@@ -322,7 +328,8 @@ static void check_completion(void)
     late = find_delivery("session_start", SA, true);
     assert_true(late > sink);
     assert_silent_about(SA, (size_t)late);
-    assert_true(tfix_find_ctl((size_t)late, CTL_SHUTDOWN, false, NULL, m) > late);
+    assert_true(tfix_find_ctl((size_t)late, CTL_SHUTDOWN, false, NULL, m) >
+                late);
     free(m);
 }
 
@@ -385,7 +392,8 @@ static void test_flush_failure(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_replay_and_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_and_resume, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_flush_failure, setup, teardown),
     };
 

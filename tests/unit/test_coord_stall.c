@@ -79,7 +79,8 @@ static int setup(void **state)
     char err[64];
 
     assert_non_null(f);
-    assert_int_equal(plan_init(&f->plan, "filter=2,agg-q3=2", err, sizeof(err)), 0);
+    assert_int_equal(plan_init(&f->plan, "filter=2,agg-q3=2", err, sizeof(err)),
+                     0);
     f->c = coord_create(&f->plan, NULL);
     assert_non_null(f->c);
     f->now = 1000;
@@ -91,7 +92,8 @@ static int setup(void **state)
     feed(f, m);
     m = ctl_new(CTL_DONE, SID);
     snprintf(m->stage, sizeof(m->stage), "gateway");
-    assert_int_equal(ctl_set_flow(m, "filter.transactions", "transactions", 3), 0);
+    assert_int_equal(ctl_set_flow(m, "filter.transactions", "transactions", 3),
+                     0);
     feed(f, m);
     assert_int_equal(coord_stage_state(f->c, SID, PLAN_FILTER), COORD_DRAINING);
     clear_out(f);
@@ -183,7 +185,8 @@ static void test_fail_after_limit(void **state)
     assert_true(end >= 0 && abrt >= 0);
     assert_string_equal(f->key[end], "gw-1");
     assert_string_equal(f->out[end]->status, "error");
-    assert_non_null(strstr(f->out[end]->reason, "no live replica of stage filter"));
+    assert_non_null(
+        strstr(f->out[end]->reason, "no live replica of stage filter"));
     assert_string_equal(f->key[abrt], PLAN_CONTROL_ALL);
     assert_false(coord_active(f->c, SID));
     assert_true(coord_ended(f->c, SID));
@@ -209,8 +212,10 @@ static void test_fail_off(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_live_stage_is_quiet, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_notice_then_clear, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_live_stage_is_quiet, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_notice_then_clear, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_other_stage_down, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fail_after_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fail_off, setup, teardown),

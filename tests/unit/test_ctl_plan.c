@@ -44,11 +44,14 @@ static void assert_same_flows(const struct ctl_msg *a, const struct ctl_msg *b)
         assert_int_equal(fa->nranges, fb->nranges);
         assert_int_equal(fa->nrej, fb->nrej);
         for (k = 0; k < fa->nranges; k++) {
-            assert_int_equal(a->ranges[fa->range0 + k].lo, b->ranges[fb->range0 + k].lo);
-            assert_int_equal(a->ranges[fa->range0 + k].hi, b->ranges[fb->range0 + k].hi);
+            assert_int_equal(a->ranges[fa->range0 + k].lo,
+                             b->ranges[fb->range0 + k].lo);
+            assert_int_equal(a->ranges[fa->range0 + k].hi,
+                             b->ranges[fb->range0 + k].hi);
         }
         for (k = 0; k < fa->nrej; k++) {
-            assert_int_equal(a->rejs[fa->rej0 + k].seq, b->rejs[fb->rej0 + k].seq);
+            assert_int_equal(a->rejs[fa->rej0 + k].seq,
+                             b->rejs[fb->rej0 + k].seq);
             assert_int_equal(a->rejs[fa->rej0 + k].n, b->rejs[fb->rej0 + k].n);
         }
     }
@@ -115,7 +118,8 @@ static void test_roundtrip_done_and_finish(void **state)
     assert_int_equal(ctl_set_flow(m, "agg-q3.1", "transactions", 17), 0);
     assert_int_equal(ctl_set_flow(m, "sink.0", "transactions", 0), 0);
     assert_int_equal(ctl_set_flow(m, "agg-q4.0", "users", CTL_COUNT_MAX), 0);
-    roundtrip(m, "\"flows\":[{\"q\":\"agg-q3.1\",\"s\":\"transactions\",\"n\":17}");
+    roundtrip(
+        m, "\"flows\":[{\"q\":\"agg-q3.1\",\"s\":\"transactions\",\"n\":17}");
     roundtrip(m, "\"stage\":\"filter\",\"replica\":2,\"ts\":1700000000123");
 
     ctl_init(m, CTL_FINISH, SID);
@@ -213,7 +217,8 @@ static void test_ts(void **state)
     assert_int_equal(decode_str(js, m), 0);
     assert_true(m->ts_ms > INT64_C(1600000000000));
     free(js);
-    assert_int_equal(decode_str("{\"type\":\"drain\",\"session\":\"s\"}", m), 0);
+    assert_int_equal(decode_str("{\"type\":\"drain\",\"session\":\"s\"}", m),
+                     0);
     assert_int_equal(m->ts_ms, 0);
     free(m);
 }
@@ -224,10 +229,13 @@ static void test_decode_wire_examples(void **state)
     struct ctl_msg *m = msg_new(CTL_SHUTDOWN, NULL);
 
     (void)state;
-    assert_int_equal(decode_str(
-        "{\"type\":\"report\",\"session\":\"s1\",\"stage\":\"filter\",\"replica\":1,"
-        "\"ts\":1700000000000,\"flows\":[{\"q\":\"filter.users\",\"s\":\"users\","
-        "\"r\":[[0,31],[40,40]],\"rej\":[[3,2]]}]}", m), 0);
+    assert_int_equal(decode_str("{\"type\":\"report\",\"session\":\"s1\","
+                                "\"stage\":\"filter\",\"replica\":1,"
+                                "\"ts\":1700000000000,\"flows\":[{\"q\":"
+                                "\"filter.users\",\"s\":\"users\","
+                                "\"r\":[[0,31],[40,40]],\"rej\":[[3,2]]}]}",
+                                m),
+                     0);
     assert_int_equal(m->type, CTL_REPORT);
     assert_string_equal(m->stage, "filter");
     assert_int_equal(m->replica, 1);
@@ -239,17 +247,21 @@ static void test_decode_wire_examples(void **state)
     assert_int_equal(m->rejs[0].seq, 3);
     assert_int_equal(m->rejs[0].n, 2);
 
-    assert_int_equal(decode_str(
-        "{\"type\":\"done\",\"session\":\"s1\",\"stage\":\"agg-q2\",\"replica\":1,"
-        "\"flows\":[{\"q\":\"sink.0\",\"s\":\"agg-q2.1\",\"n\":4}]}", m), 0);
+    assert_int_equal(
+        decode_str("{\"type\":\"done\",\"session\":\"s1\",\"stage\":\"agg-q2\","
+                   "\"replica\":1,"
+                   "\"flows\":[{\"q\":\"sink.0\",\"s\":\"agg-q2.1\",\"n\":4}]}",
+                   m),
+        0);
     assert_int_equal(m->type, CTL_DONE);
     assert_int_equal(ctl_find_flow(m, "sink.0", "agg-q2.1"), 0);
     assert_int_equal(m->flows[0].n, 4);
     assert_int_equal(m->nranges, 0);
 
-    assert_int_equal(decode_str(
-        "{\"type\":\"hello\",\"stage\":\"agg-q2\",\"replica\":0,\"sessions\":[\"s1\",\"s2\"]}",
-        m), 0);
+    assert_int_equal(decode_str("{\"type\":\"hello\",\"stage\":\"agg-q2\","
+                                "\"replica\":0,\"sessions\":[\"s1\",\"s2\"]}",
+                                m),
+                     0);
     assert_int_equal(m->type, CTL_HELLO);
     assert_int_equal(m->nsessions, 2);
     assert_string_equal(m->sessions[1], "s2");
@@ -261,12 +273,18 @@ static void test_decode_wire_examples(void **state)
 
 /* Bodies ctl_decode must refuse. */
 static const char *const bad_bodies[] = {
-    "", "{", "[]", "null", "\"done\"", "{}",
+    "",
+    "{",
+    "[]",
+    "null",
+    "\"done\"",
+    "{}",
     "{\"type\":\"nope\",\"session\":\"s\"}",
     "{\"type\":5,\"session\":\"s\"}",
     "{\"session\":\"s\"}",
     "{\"type\":\"done\",\"session\":5}",
-    "{\"type\":\"done\",\"session\":\"0123456789012345678901234567890123456789\"}",
+    "{\"type\":\"done\",\"session\":"
+    "\"0123456789012345678901234567890123456789\"}",
     /* header numbers */
     "{\"type\":\"report\",\"session\":\"s\",\"replica\":-1}",
     "{\"type\":\"report\",\"session\":\"s\",\"replica\":1.5}",
@@ -280,39 +298,61 @@ static const char *const bad_bodies[] = {
     "{\"type\":\"done\",\"session\":\"s\",\"flows\":[{\"s\":\"x\",\"n\":1}]}",
     "{\"type\":\"done\",\"session\":\"s\",\"flows\":[{\"q\":\"x\",\"n\":1}]}",
     "{\"type\":\"done\",\"session\":\"s\",\"flows\":[{\"q\":1,\"s\":\"x\"}]}",
-    "{\"type\":\"done\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":\"x\",\"n\":-1}]}",
-    "{\"type\":\"done\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":\"x\",\"n\":1.5}]}",
-    "{\"type\":\"done\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":\"x\",\"n\":1e300}]}",
-    "{\"type\":\"done\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":\"x\",\"n\":1e16}]}",
-    "{\"type\":\"done\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":\"x\",\"n\":null}]}",
-    "{\"type\":\"done\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":\"x\",\"n\":1},"
+    "{\"type\":\"done\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":\"x\","
+    "\"n\":-1}]}",
+    "{\"type\":\"done\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":\"x\","
+    "\"n\":1.5}]}",
+    "{\"type\":\"done\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":\"x\","
+    "\"n\":1e300}]}",
+    "{\"type\":\"done\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":\"x\","
+    "\"n\":1e16}]}",
+    "{\"type\":\"done\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":\"x\","
+    "\"n\":null}]}",
+    "{\"type\":\"done\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":\"x\","
+    "\"n\":1},"
     "{\"q\":\"q\",\"s\":\"x\",\"n\":1}]}",
     "{\"type\":\"done\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":\"x\"},"
     "{\"q\":\"q\",\"s\":\"x\",\"r\":[[1,1]]}]}",
     "{\"type\":\"done\",\"session\":\"s\",\"flows\":[{\"q\":\""
-    "0123456789012345678901234567890123456789012345678901234567890123\",\"s\":\"x\"}]}",
+    "0123456789012345678901234567890123456789012345678901234567890123\",\"s\":"
+    "\"x\"}]}",
     "{\"type\":\"done\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":\""
     "012345678901234567890123456789012345678901234567\"}]}",
     /* ranges */
-    "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":\"x\",\"r\":{}}]}",
-    "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":\"x\",\"r\":[1]}]}",
-    "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":\"x\",\"r\":[[1]]}]}",
-    "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":\"x\",\"r\":[[1,2,3]]}]}",
-    "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":\"x\",\"r\":[[5,4]]}]}",
-    "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":\"x\",\"r\":[[-1,4]]}]}",
-    "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":\"x\",\"r\":[[0,0.5]]}]}",
-    "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":\"x\",\"r\":[[\"0\",1]]}]}",
-    "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":\"x\","
+    "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":"
+    "\"x\",\"r\":{}}]}",
+    "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":"
+    "\"x\",\"r\":[1]}]}",
+    "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":"
+    "\"x\",\"r\":[[1]]}]}",
+    "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":"
+    "\"x\",\"r\":[[1,2,3]]}]}",
+    "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":"
+    "\"x\",\"r\":[[5,4]]}]}",
+    "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":"
+    "\"x\",\"r\":[[-1,4]]}]}",
+    "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":"
+    "\"x\",\"r\":[[0,0.5]]}]}",
+    "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":"
+    "\"x\",\"r\":[[\"0\",1]]}]}",
+    "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":"
+    "\"x\","
     "\"r\":[[0,67108864]]}]}",
-    "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":\"x\","
+    "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":"
+    "\"x\","
     "\"r\":[[67108864,67108864]]}]}",
     /* rejects */
-    "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":\"x\","
+    "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":"
+    "\"x\","
     "\"rej\":[[67108864,1]]}]}",
-    "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":\"x\",\"rej\":[[1,-1]]}]}",
-    "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":\"x\",\"rej\":[[1,0.5]]}]}",
-    "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":\"x\",\"rej\":[[1]]}]}",
-    "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":\"x\",\"rej\":7}]}",
+    "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":"
+    "\"x\",\"rej\":[[1,-1]]}]}",
+    "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":"
+    "\"x\",\"rej\":[[1,0.5]]}]}",
+    "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":"
+    "\"x\",\"rej\":[[1]]}]}",
+    "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":"
+    "\"x\",\"rej\":7}]}",
     /* rejected totals */
     "{\"type\":\"end\",\"session\":\"s\",\"rejected\":[1]}",
     "{\"type\":\"end\",\"session\":\"s\",\"rejected\":{\"users\":-1}}",
@@ -346,12 +386,15 @@ static void test_decode_rejects(void **state)
             fail_msg("accepted: %s", bad_bodies[i]);
     assert_int_equal(decode_str("{\"type\":\"shutdown\"}", m), 0);
     assert_int_equal(m->type, CTL_SHUTDOWN);
-    assert_int_equal(decode_str("{\"type\":\"hello\",\"stage\":\"sink\"}", m), 0);
+    assert_int_equal(decode_str("{\"type\":\"hello\",\"stage\":\"sink\"}", m),
+                     0);
     /* The largest valid numbers. */
-    assert_int_equal(decode_str(
-        "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\",\"s\":\"x\","
-        "\"n\":9007199254740992,\"r\":[[0,67108863]],\"rej\":[[67108863,9007199254740992]]}]}",
-        m), 0);
+    assert_int_equal(decode_str("{\"type\":\"report\",\"session\":\"s\","
+                                "\"flows\":[{\"q\":\"q\",\"s\":\"x\","
+                                "\"n\":9007199254740992,\"r\":[[0,67108863]],"
+                                "\"rej\":[[67108863,9007199254740992]]}]}",
+                                m),
+                     0);
     assert_int_equal(m->flows[0].n, CTL_COUNT_MAX);
     assert_int_equal(m->ranges[0].hi, IDSET_MAX_SEQ - 1);
     assert_int_equal(m->rejs[0].n, CTL_COUNT_MAX);
@@ -392,20 +435,24 @@ static char *body_with(char kind, int n)
     else if (kind == 'f')
         put(&t, "{\"type\":\"report\",\"session\":\"s\",\"flows\":[");
     else
-        put(&t, kind == 'r' ? "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\","
+        put(&t, kind == 'r' ? "{\"type\":\"report\",\"session\":\"s\","
+                              "\"flows\":[{\"q\":\"q\","
                               "\"s\":\"x\",\"r\":["
-                            : "{\"type\":\"report\",\"session\":\"s\",\"flows\":[{\"q\":\"q\","
+                            : "{\"type\":\"report\",\"session\":\"s\","
+                              "\"flows\":[{\"q\":\"q\","
                               "\"s\":\"x\",\"rej\":[");
     for (i = 0; i < n; i++) {
         if (kind == 'f')
-            snprintf(item, sizeof(item), "%s{\"q\":\"q%d\",\"s\":\"x\",\"r\":[[0,0]]}",
+            snprintf(item, sizeof(item),
+                     "%s{\"q\":\"q%d\",\"s\":\"x\",\"r\":[[0,0]]}",
                      i ? "," : "", i);
         else if (kind == 's')
             snprintf(item, sizeof(item), "%s\"s-%d\"", i ? "," : "", i);
         else if (kind == 't')
             snprintf(item, sizeof(item), "%s\"t%d\":%d", i ? "," : "", i, i);
         else
-            snprintf(item, sizeof(item), "%s[%d,%d]", i ? "," : "", 2 * i, 2 * i);
+            snprintf(item, sizeof(item), "%s[%d,%d]", i ? "," : "", 2 * i,
+                     2 * i);
         put(&t, item);
     }
     put(&t, kind == 'f' || kind == 's' ? "]}" : kind == 't' ? "}}" : "]}]}");
@@ -499,7 +546,8 @@ static void test_ranges_and_rejs(void **state)
     assert_int_equal(ctl_add_rej(m, IDSET_MAX_SEQ, 1), -1);
     assert_int_equal(ctl_add_rej(m, 1, -1), -1);
     assert_int_equal(ctl_add_rej(m, 1, CTL_COUNT_MAX + 1), -1);
-    assert_int_equal(m->nranges + m->nrejs + m->flows[0].nranges + m->flows[0].nrej, 0);
+    assert_int_equal(
+        m->nranges + m->nrejs + m->flows[0].nranges + m->flows[0].nrej, 0);
     for (i = 0; i < CTL_MAX_RANGES; i++)
         assert_int_equal(ctl_add_range(m, 2 * i, 2 * i), 0);
     assert_int_equal(ctl_add_range(m, 0, 0), -1);
@@ -510,7 +558,8 @@ static void test_ranges_and_rejs(void **state)
     assert_int_equal(m->flows[0].nrej, CTL_MAX_REJS);
     /* A new message starts empty. */
     ctl_init(m, CTL_REPORT, SID);
-    assert_int_equal(m->nflows + m->nranges + m->nrejs + m->nrejected + m->nsessions, 0);
+    assert_int_equal(
+        m->nflows + m->nranges + m->nrejs + m->nrejected + m->nsessions, 0);
     free(m);
 }
 
@@ -538,8 +587,10 @@ static void test_rejected_and_sessions(void **state)
     assert_int_equal(ctl_get_rejected(m, "users"), 6);
 
     ctl_init(m, CTL_HELLO, NULL);
-    assert_int_equal(ctl_add_session(m, "0123456789012345678901234567890123456789"), -1);
-    assert_int_equal(ctl_add_session(m, "012345678901234567890123456789012345678"), 0);
+    assert_int_equal(
+        ctl_add_session(m, "0123456789012345678901234567890123456789"), -1);
+    assert_int_equal(
+        ctl_add_session(m, "012345678901234567890123456789012345678"), 0);
     assert_int_equal(m->nsessions, 1);
     free(m);
 }
@@ -553,7 +604,8 @@ static void test_new_and_names(void **state)
     assert_string_equal(m->session, SID);
     assert_string_equal(m->reason, "");
     assert_int_equal(m->ts_ms, 0);
-    assert_int_equal(m->nflows + m->nranges + m->nrejs + m->nrejected + m->nsessions, 0);
+    assert_int_equal(
+        m->nflows + m->nranges + m->nrejs + m->nrejected + m->nsessions, 0);
     ctl_init(m, CTL_SHUTDOWN, NULL);
     assert_string_equal(m->session, "");
     free(m);
@@ -571,7 +623,8 @@ static void test_plan(void **state)
     char err[128], q[64], key[64];
 
     (void)state;
-    assert_int_equal(plan_init(&p, "filter=3,agg-q2=2,sink=4", err, sizeof(err)), 0);
+    assert_int_equal(
+        plan_init(&p, "filter=3,agg-q2=2,sink=4", err, sizeof(err)), 0);
     assert_int_equal(p.replicas[PLAN_FILTER], 3);
     assert_int_equal(p.replicas[PLAN_AGG_Q3], 1);
     assert_int_equal(plan_nqueues(&p, PLAN_FILTER), PLAN_NTABLES);

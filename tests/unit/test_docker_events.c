@@ -32,14 +32,16 @@
 static int line(char *buf, size_t size, const char *action, const char *id,
                 const char *name, const char *extra)
 {
-    return snprintf(buf, size,
-                    "{\"status\":\"%s\",\"id\":\"%s\",\"from\":\"img\",\"Type\":\"container\","
-                    "\"Action\":\"%s\",\"Actor\":{\"ID\":\"%s\",\"Attributes\":{"
-                    "\"com.docker.compose.project\":\"" PROJ "\","
-                    "\"coffee-stream.keepalive\":\"true\",\"image\":\"img\","
-                    "\"name\":\"%s\"%s}},\"scope\":\"local\",\"time\":1795991966,"
-                    "\"timeNano\":1795991966123456789}",
-                    action, id, action, id, name, extra);
+    return snprintf(
+        buf, size,
+        "{\"status\":\"%s\",\"id\":\"%s\",\"from\":\"img\",\"Type\":"
+        "\"container\","
+        "\"Action\":\"%s\",\"Actor\":{\"ID\":\"%s\",\"Attributes\":{"
+        "\"com.docker.compose.project\":\"" PROJ "\","
+        "\"coffee-stream.keepalive\":\"true\",\"image\":\"img\","
+        "\"name\":\"%s\"%s}},\"scope\":\"local\",\"time\":1795991966,"
+        "\"timeNano\":1795991966123456789}",
+        action, id, action, id, name, extra);
 }
 
 /* Feeds one event to the table at now. */
@@ -57,8 +59,8 @@ static void feed(struct dk_table *t, const char *action, const char *id,
 }
 
 /* A kill event with signal sig at now. */
-static void feed_kill(struct dk_table *t, const char *id, const char *name, int sig,
-                      int64_t now)
+static void feed_kill(struct dk_table *t, const char *id, const char *name,
+                      int sig, int64_t now)
 {
     char buf[1024], extra[64];
     struct dk_event ev;
@@ -81,7 +83,8 @@ static void take(struct dk_table *t, struct backend_event *out, size_t want)
         size_t i;
 
         for (i = 0; i < n; i++)
-            print_message("event %zu: kind %d slot %s\n", i, all[i].kind, all[i].slot);
+            print_message("event %zu: kind %d slot %s\n", i, all[i].kind,
+                          all[i].slot);
         fail_msg("%zu events, want %zu", n, want);
     }
     if (out)
@@ -96,15 +99,16 @@ static void is(const struct backend_event *e, enum backend_event_kind kind,
     assert_string_equal(e->ref, ref);
 }
 
-static void is_exit(const struct backend_event *e, const char *slot, const char *ref,
-                    int status, bool deliberate)
+static void is_exit(const struct backend_event *e, const char *slot,
+                    const char *ref, int status, bool deliberate)
 {
     is(e, BEV_EXITED, slot, ref);
     assert_int_equal(e->exit_status, status);
     assert_int_equal(e->deliberate, deliberate);
 }
 
-static struct dk_ctr ctr(const char *id, const char *name, enum dk_state st, int code)
+static struct dk_ctr ctr(const char *id, const char *name, enum dk_state st,
+                         int code)
 {
     struct dk_ctr c;
 
@@ -139,29 +143,41 @@ static void test_parse_event(void **state)
     struct dk_event ev;
 
     (void)state;
-    line(buf, sizeof(buf), "die", ID_A, "cs-test-filter-1", ",\"exitCode\":\"137\"");
+    line(buf, sizeof(buf), "die", ID_A, "cs-test-filter-1",
+         ",\"exitCode\":\"137\"");
     assert_int_equal(dk_parse_event(buf, strlen(buf), PROJ, &ev), DK_PARSE_OK);
     assert_int_equal(ev.action, DK_DIE);
     assert_string_equal(ev.id, ID_A);
     assert_string_equal(ev.name, "cs-test-filter-1");
     assert_int_equal(ev.exit_code, 137);
     /* another project's, an action of no interest */
-    assert_int_equal(dk_parse_event(buf, strlen(buf), "other", &ev), DK_PARSE_SKIP);
+    assert_int_equal(dk_parse_event(buf, strlen(buf), "other", &ev),
+                     DK_PARSE_SKIP);
     line(buf, sizeof(buf), "exec_start: curl", ID_A, "x", "");
-    assert_int_equal(dk_parse_event(buf, strlen(buf), PROJ, &ev), DK_PARSE_SKIP);
+    assert_int_equal(dk_parse_event(buf, strlen(buf), PROJ, &ev),
+                     DK_PARSE_SKIP);
     /* a one-off container (compose run) is not kept alive */
-    line(buf, sizeof(buf), "start", ID_A, "x", ",\"com.docker.compose.oneoff\":\"True\"");
-    assert_int_equal(dk_parse_event(buf, strlen(buf), PROJ, &ev), DK_PARSE_SKIP);
+    line(buf, sizeof(buf), "start", ID_A, "x",
+         ",\"com.docker.compose.oneoff\":\"True\"");
+    assert_int_equal(dk_parse_event(buf, strlen(buf), PROJ, &ev),
+                     DK_PARSE_SKIP);
     /* nor one without the label */
-    snprintf(buf, sizeof(buf), "{\"Type\":\"container\",\"Action\":\"start\",\"Actor\":"
-             "{\"ID\":\"%s\",\"Attributes\":{\"com.docker.compose.project\":\"" PROJ
-             "\",\"name\":\"rabbitmq\"}}}", ID_A);
-    assert_int_equal(dk_parse_event(buf, strlen(buf), PROJ, &ev), DK_PARSE_SKIP);
-    snprintf(buf, sizeof(buf), "{\"Type\":\"network\",\"Action\":\"connect\",\"Actor\":"
+    snprintf(
+        buf, sizeof(buf),
+        "{\"Type\":\"container\",\"Action\":\"start\",\"Actor\":"
+        "{\"ID\":\"%s\",\"Attributes\":{\"com.docker.compose.project\":\"" PROJ
+        "\",\"name\":\"rabbitmq\"}}}",
+        ID_A);
+    assert_int_equal(dk_parse_event(buf, strlen(buf), PROJ, &ev),
+                     DK_PARSE_SKIP);
+    snprintf(buf, sizeof(buf),
+             "{\"Type\":\"network\",\"Action\":\"connect\",\"Actor\":"
              "{\"ID\":\"n\",\"Attributes\":{}}}");
-    assert_int_equal(dk_parse_event(buf, strlen(buf), PROJ, &ev), DK_PARSE_SKIP);
+    assert_int_equal(dk_parse_event(buf, strlen(buf), PROJ, &ev),
+                     DK_PARSE_SKIP);
     /* not an event, or a broken one */
-    assert_int_equal(dk_parse_event("{\"message\":", 11, PROJ, &ev), DK_PARSE_BAD);
+    assert_int_equal(dk_parse_event("{\"message\":", 11, PROJ, &ev),
+                     DK_PARSE_BAD);
     assert_int_equal(dk_parse_event("[]", 2, PROJ, &ev), DK_PARSE_BAD);
     line(buf, sizeof(buf), "start", "not-hex-at-all!", "x", "");
     assert_int_equal(dk_parse_event(buf, strlen(buf), PROJ, &ev), DK_PARSE_BAD);
@@ -176,20 +192,26 @@ static void test_parse_list_and_inspect(void **state)
 {
     static const char list[] =
         "[{\"Id\":\"" ID_A "\",\"Names\":[\"/cs-test-sink-1\"],\"Labels\":{"
-        "\"com.docker.compose.project\":\"cs-test\",\"coffee-stream.keepalive\":\"true\"},"
+        "\"com.docker.compose.project\":\"cs-test\",\"coffee-stream."
+        "keepalive\":\"true\"},"
         "\"State\":\"exited\",\"Status\":\"Exited (137) 3 seconds ago\"},"
         "{\"Id\":\"" ID_B "\",\"Names\":[\"/cs-test-gateway-1\"],\"Labels\":{"
-        "\"com.docker.compose.project\":\"cs-test\",\"coffee-stream.keepalive\":\"true\"},"
+        "\"com.docker.compose.project\":\"cs-test\",\"coffee-stream."
+        "keepalive\":\"true\"},"
         "\"State\":\"paused\",\"Status\":\"Up 2 minutes (Paused)\"},"
         "{\"Id\":\"" ID_B "\",\"Names\":[\"/other\"],\"Labels\":{"
-        "\"com.docker.compose.project\":\"other\",\"coffee-stream.keepalive\":\"true\"},"
+        "\"com.docker.compose.project\":\"other\",\"coffee-stream.keepalive\":"
+        "\"true\"},"
         "\"State\":\"running\",\"Status\":\"Up\"},"
         "{\"Id\":\"" ID_B "\",\"Names\":[\"/cs-test-rabbitmq-1\"],\"Labels\":{"
         "\"com.docker.compose.project\":\"cs-test\"},\"State\":\"running\"}]";
     static const char insp[] =
-        "{\"Id\":\"" ID_A "\",\"Name\":\"/cs-test-monitor-1-1\",\"State\":{\"Status\":"
-        "\"running\",\"ExitCode\":0},\"Config\":{\"Hostname\":\"mon1\",\"Labels\":{"
-        "\"com.docker.compose.project\":\"cs-test\",\"coffee-stream.keepalive\":\"true\"}}}";
+        "{\"Id\":\"" ID_A
+        "\",\"Name\":\"/cs-test-monitor-1-1\",\"State\":{\"Status\":"
+        "\"running\",\"ExitCode\":0},\"Config\":{\"Hostname\":\"mon1\","
+        "\"Labels\":{"
+        "\"com.docker.compose.project\":\"cs-test\",\"coffee-stream."
+        "keepalive\":\"true\"}}}";
     struct dk_ctr *c;
     struct dk_ctr one;
     size_t n;
@@ -205,7 +227,8 @@ static void test_parse_list_and_inspect(void **state)
     free(c);
     assert_int_equal(dk_parse_list("[]", 2, PROJ, &c, &n), 0);
     assert_int_equal(n, 0);
-    assert_int_equal(dk_parse_list("{\"message\":\"x\"}", 15, PROJ, &c, &n), -1);
+    assert_int_equal(dk_parse_list("{\"message\":\"x\"}", 15, PROJ, &c, &n),
+                     -1);
     assert_int_equal(dk_parse_inspect(insp, strlen(insp), &one), 0);
     assert_string_equal(one.hostname, "mon1");
     assert_string_equal(one.project, "cs-test");
@@ -282,7 +305,8 @@ static void test_stop_is_deliberate(void **state)
     struct backend_event ev[2];
 
     (void)state;
-    feed(t, "die", ID_A, "w-1", 143, 1000); /* docker stop of one that ignores TERM */
+    feed(t, "die", ID_A, "w-1", 143,
+         1000); /* docker stop of one that ignores TERM */
     feed(t, "stop", ID_A, "w-1", -1, 1070);
     take(t, ev, 1);
     is_exit(&ev[0], "w-1", ID_A, 143, true);
@@ -318,7 +342,8 @@ static void test_removal(void **state)
     struct backend_event ev[2];
 
     (void)state;
-    feed(t, "die", ID_A, "w-1", 137, 1000); /* docker rm -f: kill, die, destroy */
+    feed(t, "die", ID_A, "w-1", 137,
+         1000); /* docker rm -f: kill, die, destroy */
     feed(t, "destroy", ID_A, "w-1", -1, 1050);
     take(t, ev, 2);
     is_exit(&ev[0], "w-1", ID_A, 137, true);
@@ -341,7 +366,8 @@ static void test_compose_recreate(void **state)
     (void)state;
     feed(t, "create", ID_B, "bbbbbbbbbbbb_w-1", -1, 1000);
     take(t, NULL, 0); /* never ran: not a slot */
-    assert_int_equal(dkt_lookup(t, "bbbbbbbbbbbb_w-1", id, sizeof(id), &gen), -1);
+    assert_int_equal(dkt_lookup(t, "bbbbbbbbbbbb_w-1", id, sizeof(id), &gen),
+                     -1);
     feed(t, "die", ID_A, "w-1", 0, 1100);
     feed(t, "stop", ID_A, "w-1", -1, 1101);
     feed(t, "destroy", ID_A, "w-1", -1, 1200);
@@ -354,10 +380,12 @@ static void test_compose_recreate(void **state)
     take(t, ev, 2);
     is(&ev[0], BEV_SLOT, "w-1", "");
     is(&ev[1], BEV_RUNNING, "w-1", ID_B);
-    assert_true(dkt_match(t, "bbbbbbbbbbbb", slot, sizeof(slot), ref, sizeof(ref)));
+    assert_true(
+        dkt_match(t, "bbbbbbbbbbbb", slot, sizeof(slot), ref, sizeof(ref)));
     assert_string_equal(slot, "w-1");
     assert_string_equal(ref, ID_B);
-    assert_false(dkt_match(t, "aaaaaaaaaaaa", slot, sizeof(slot), ref, sizeof(ref)));
+    assert_false(
+        dkt_match(t, "aaaaaaaaaaaa", slot, sizeof(slot), ref, sizeof(ref)));
     dkt_destroy(t);
 }
 
@@ -376,7 +404,8 @@ static void test_name_taken_over(void **state)
     feed(t, "start", ID_B, "w-1", -1, 200);
     take(t, ev, 2);
     is(&ev[1], BEV_RUNNING, "w-1", ID_B);
-    feed(t, "destroy", ID_A, "old_w-1", -1, 300); /* never a slot under that name */
+    feed(t, "destroy", ID_A, "old_w-1", -1,
+         300); /* never a slot under that name */
     take(t, NULL, 0);
     dkt_destroy(t);
 }
@@ -393,7 +422,8 @@ static void test_pause_is_deliberate(void **state)
     feed(t, "pause", ID_A, "w-1", -1, 1000);
     take(t, ev, 1);
     is_exit(&ev[0], "w-1", ID_A, -1, true);
-    assert_false(dkt_match(t, "aaaaaaaaaaaa", slot, sizeof(slot), ref, sizeof(ref)));
+    assert_false(
+        dkt_match(t, "aaaaaaaaaaaa", slot, sizeof(slot), ref, sizeof(ref)));
     feed(t, "unpause", ID_A, "w-1", -1, 2000);
     take(t, ev, 1);
     is(&ev[0], BEV_RUNNING, "w-1", ID_A);
@@ -413,7 +443,6 @@ static void test_pause_is_deliberate(void **state)
 
 /* ------------------------------------------------------------ listings */
 
-
 static void test_first_listing(void **state)
 {
     struct dk_table *t = dkt_create(GRACE);
@@ -428,7 +457,8 @@ static void test_first_listing(void **state)
     take(t, ev, 5);
     is(&ev[0], BEV_SLOT, "w-1", "");
     is(&ev[1], BEV_RUNNING, "w-1", ID_A);
-    is(&ev[2], BEV_SLOT, "w-2", ""); /* exited: it ran, and stopped on purpose */
+    is(&ev[2], BEV_SLOT, "w-2",
+       ""); /* exited: it ran, and stopped on purpose */
     is(&ev[3], BEV_RUNNING, "w-2", ID_B);
     is_exit(&ev[4], "w-2", ID_B, 0, true);
     assert_int_equal(dkt_on_list(t, l, 3, 10), 0); /* the same again: nothing */
@@ -493,13 +523,17 @@ static void test_match_by_hostname(void **state)
     (void)state;
     assert_true(dkt_uninspected(t, id, sizeof(id)));
     assert_string_equal(id, ID_A);
-    assert_true(dkt_match(t, "aaaaaaaaaaaa", slot, sizeof(slot), ref, sizeof(ref)));
+    assert_true(
+        dkt_match(t, "aaaaaaaaaaaa", slot, sizeof(slot), ref, sizeof(ref)));
     dkt_set_hostname(t, ID_A, "worker-a");
     assert_false(dkt_uninspected(t, id, sizeof(id)));
-    assert_false(dkt_match(t, "aaaaaaaaaaaa", slot, sizeof(slot), ref, sizeof(ref)));
+    assert_false(
+        dkt_match(t, "aaaaaaaaaaaa", slot, sizeof(slot), ref, sizeof(ref)));
     assert_true(dkt_match(t, "worker-a", slot, sizeof(slot), ref, sizeof(ref)));
-    feed(t, "die", ID_A, "w-1", 137, 100); /* dead: its late heartbeats match nothing */
-    assert_false(dkt_match(t, "worker-a", slot, sizeof(slot), ref, sizeof(ref)));
+    feed(t, "die", ID_A, "w-1", 137,
+         100); /* dead: its late heartbeats match nothing */
+    assert_false(
+        dkt_match(t, "worker-a", slot, sizeof(slot), ref, sizeof(ref)));
     dkt_destroy(t);
 }
 

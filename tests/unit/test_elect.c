@@ -34,7 +34,8 @@ struct sim {
 
 static void sim_start(struct sim *s, int id)
 {
-    struct elect_cfg c = {.self = id, .pid = s->pid[id] ? s->pid[id] + 100 : 1000 + id,
+    struct elect_cfg c = {.self = id,
+                          .pid = s->pid[id] ? s->pid[id] + 100 : 1000 + id,
                           .incarnation = 1000000 + s->now * 1000 + id,
                           .peer_timeout_ms = TIMEOUT_MS};
     int j;
@@ -128,7 +129,8 @@ static void sim_free(struct sim *s)
 
 static void test_codec(void **state)
 {
-    struct elect_msg m = {.id = 3, .pid = 4242, .leader = 2, .incarnation = 1764000000123456};
+    struct elect_msg m = {
+        .id = 3, .pid = 4242, .leader = 2, .incarnation = 1764000000123456};
     struct elect_msg got;
     char buf[ELECT_MAX_DATAGRAM];
     int len;
@@ -152,10 +154,20 @@ static void test_codec(void **state)
 static void test_codec_rejects(void **state)
 {
     static const char *const bad[] = {
-        "", "CSMON1", "CSMON1 3 4242 2", "CSMON2 3 4242 2 1", "CSMON1 0 4242 2 1",
-        "CSMON1 10 4242 2 1", "CSMON1 3 0 2 1", "CSMON1 3 -5 2 1", "CSMON1 3 42 10 1",
-        "CSMON1 3 42 2 0", "CSMON1 3 42 2 1 host extra", "CSMON1 +3 42 2 1",
-        "CSMON1 3x 42 2 1", "CSMON1 3 42 2 99999999999999999999",
+        "",
+        "CSMON1",
+        "CSMON1 3 4242 2",
+        "CSMON2 3 4242 2 1",
+        "CSMON1 0 4242 2 1",
+        "CSMON1 10 4242 2 1",
+        "CSMON1 3 0 2 1",
+        "CSMON1 3 -5 2 1",
+        "CSMON1 3 42 10 1",
+        "CSMON1 3 42 2 0",
+        "CSMON1 3 42 2 1 host extra",
+        "CSMON1 +3 42 2 1",
+        "CSMON1 3x 42 2 1",
+        "CSMON1 3 42 2 99999999999999999999",
         "CSHB1 filter-0 42 host 1 up",
     };
     struct elect_msg m;
@@ -174,19 +186,29 @@ static void test_peers(void **state)
     char err[128];
 
     (void)state;
-    assert_int_equal(elect_parse_peers("1=127.0.0.1:7101,2=monitor-2:7100,3=h:1", a,
-                                       ELECT_MAX_ID, err, sizeof(err)), 3);
+    assert_int_equal(
+        elect_parse_peers("1=127.0.0.1:7101,2=monitor-2:7100,3=h:1", a,
+                          ELECT_MAX_ID, err, sizeof(err)),
+        3);
     assert_int_equal(a[1].id, 2);
     assert_string_equal(a[1].host, "monitor-2");
     assert_string_equal(a[1].port, "7100");
-    assert_int_equal(elect_parse_peers("1=a:1,1=b:2", a, ELECT_MAX_ID, err, sizeof(err)), -1);
+    assert_int_equal(
+        elect_parse_peers("1=a:1,1=b:2", a, ELECT_MAX_ID, err, sizeof(err)),
+        -1);
     assert_non_null(strstr(err, "twice"));
-    assert_int_equal(elect_parse_peers("0=a:1", a, ELECT_MAX_ID, err, sizeof(err)), -1);
-    assert_int_equal(elect_parse_peers("1=a", a, ELECT_MAX_ID, err, sizeof(err)), -1);
-    assert_int_equal(elect_parse_peers("1=a:70000", a, ELECT_MAX_ID, err, sizeof(err)), -1);
-    assert_int_equal(elect_parse_peers("1=:80", a, ELECT_MAX_ID, err, sizeof(err)), -1);
-    assert_int_equal(elect_parse_peers("", a, ELECT_MAX_ID, err, sizeof(err)), -1);
-    assert_int_equal(elect_parse_peers("1=a:1,2=b:2", a, 1, err, sizeof(err)), -1);
+    assert_int_equal(
+        elect_parse_peers("0=a:1", a, ELECT_MAX_ID, err, sizeof(err)), -1);
+    assert_int_equal(
+        elect_parse_peers("1=a", a, ELECT_MAX_ID, err, sizeof(err)), -1);
+    assert_int_equal(
+        elect_parse_peers("1=a:70000", a, ELECT_MAX_ID, err, sizeof(err)), -1);
+    assert_int_equal(
+        elect_parse_peers("1=:80", a, ELECT_MAX_ID, err, sizeof(err)), -1);
+    assert_int_equal(elect_parse_peers("", a, ELECT_MAX_ID, err, sizeof(err)),
+                     -1);
+    assert_int_equal(elect_parse_peers("1=a:1,2=b:2", a, 1, err, sizeof(err)),
+                     -1);
 }
 
 /* ------------------------------------------------------------ election */
@@ -250,8 +272,9 @@ static void test_leader_dies_timeout(void **state)
     sim_run(&s, 3000);
     sim_kill(&s, 3);
     t = sim_until_leader(&s, 2, 5000);
-    print_message("      new leader %lld ms after the old one died (peer timeout %d)\n",
-                  (long long)t, TIMEOUT_MS);
+    print_message(
+        "      new leader %lld ms after the old one died (peer timeout %d)\n",
+        (long long)t, TIMEOUT_MS);
     assert_true(t >= TIMEOUT_MS - HB_MS && t <= TIMEOUT_MS + HB_MS);
     assert_true(t < 3000); /* the requirement */
     assert_true(elect_is_leader(s.m[2]));
@@ -336,11 +359,16 @@ static void test_two_leaders(void **state)
 
 static void test_same_id(void **state)
 {
-    struct elect_cfg c = {.self = 2, .pid = 500, .incarnation = 2000, .peer_timeout_ms = 1000};
-    struct elect_msg older = {.id = 2, .pid = 400, .leader = 0, .incarnation = 1000};
-    struct elect_msg younger = {.id = 2, .pid = 600, .leader = 0, .incarnation = 3000};
-    struct elect_msg echo = {.id = 2, .pid = 500, .leader = 0, .incarnation = 2000};
-    struct elect_msg twin = {.id = 2, .pid = 501, .leader = 0, .incarnation = 2000};
+    struct elect_cfg c = {
+        .self = 2, .pid = 500, .incarnation = 2000, .peer_timeout_ms = 1000};
+    struct elect_msg older = {
+        .id = 2, .pid = 400, .leader = 0, .incarnation = 1000};
+    struct elect_msg younger = {
+        .id = 2, .pid = 600, .leader = 0, .incarnation = 3000};
+    struct elect_msg echo = {
+        .id = 2, .pid = 500, .leader = 0, .incarnation = 2000};
+    struct elect_msg twin = {
+        .id = 2, .pid = 501, .leader = 0, .incarnation = 2000};
     struct elect *e = elect_create(&c, 0);
 
     (void)state;
@@ -354,9 +382,11 @@ static void test_same_id(void **state)
 
 static void test_peer_twins_and_late_messages(void **state)
 {
-    struct elect_cfg c = {.self = 1, .pid = 100, .incarnation = 5, .peer_timeout_ms = 1000};
+    struct elect_cfg c = {
+        .self = 1, .pid = 100, .incarnation = 5, .peer_timeout_ms = 1000};
     struct elect_msg p3 = {.id = 3, .pid = 300, .leader = 3, .incarnation = 10};
-    struct elect_msg twin3 = {.id = 3, .pid = 301, .leader = 0, .incarnation = 20};
+    struct elect_msg twin3 = {
+        .id = 3, .pid = 301, .leader = 0, .incarnation = 20};
     struct elect_peer_info info[ELECT_MAX_ID];
     struct elect *e = elect_create(&c, 0);
 
@@ -384,7 +414,8 @@ static void test_peer_twins_and_late_messages(void **state)
 
 static void test_deadlines_and_peers(void **state)
 {
-    struct elect_cfg c = {.self = 1, .pid = 100, .incarnation = 5, .peer_timeout_ms = 1000};
+    struct elect_cfg c = {
+        .self = 1, .pid = 100, .incarnation = 5, .peer_timeout_ms = 1000};
     struct elect_msg p2 = {.id = 2, .pid = 200, .leader = 0, .incarnation = 10};
     struct elect_peer_info info[ELECT_MAX_ID];
     struct elect *e = elect_create(&c, 0);

@@ -65,10 +65,10 @@ static void test_errno_and_unknown(void **state)
 /* The layers' codes are values of the space: one text, whoever logs it. */
 static void test_layers_map_into_the_space(void **state)
 {
-    static const int mw[] = {MW_ERR_ARG,         MW_ERR_CONNECT, MW_ERR_CLOSED,
-                             MW_ERR_UNROUTABLE,  MW_ERR_NACK,    MW_ERR_TIMEOUT,
-                             MW_ERR_PROTOCOL,    MW_ERR_NOMEM,   MW_ERR_INTERRUPTED,
-                             MW_ERR_STALE};
+    static const int mw[] = {
+        MW_ERR_ARG,         MW_ERR_CONNECT, MW_ERR_CLOSED,   MW_ERR_UNROUTABLE,
+        MW_ERR_NACK,        MW_ERR_TIMEOUT, MW_ERR_PROTOCOL, MW_ERR_NOMEM,
+        MW_ERR_INTERRUPTED, MW_ERR_STALE};
     size_t i;
 
     (void)state;

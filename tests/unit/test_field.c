@@ -125,8 +125,8 @@ static void test_formats(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_int),           cmocka_unit_test(test_dec),
-        cmocka_unit_test(test_ts),            cmocka_unit_test(test_user_and_date),
+        cmocka_unit_test(test_int),     cmocka_unit_test(test_dec),
+        cmocka_unit_test(test_ts),      cmocka_unit_test(test_user_and_date),
         cmocka_unit_test(test_formats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -40,17 +40,17 @@ static char *all_out(struct filter *f, const struct plan *p, const char *route)
 }
 
 static const char tx[] =
-    "a1,5,1,,,80.0,0.0,80.0,2024-03-01 06:00:00\r\n"   /* q1 q3 */
-    "a2,5,1,,17272.0,75,0.0,75,2025-12-31 23:00:00\n"  /* q1 q3 q4 */
-    "a3,6,1,,,99.0,0.0,99.0,2024-03-01 23:00:01\n"     /* hour out: q4? no user */
+    "a1,5,1,,,80.0,0.0,80.0,2024-03-01 06:00:00\r\n"  /* q1 q3 */
+    "a2,5,1,,17272.0,75,0.0,75,2025-12-31 23:00:00\n" /* q1 q3 q4 */
+    "a3,6,1,,,99.0,0.0,99.0,2024-03-01 23:00:01\n" /* hour out: q4? no user */
     "a4,6,1,,3.0,74.999,0,74.999,2024-07-01 05:59:59\n" /* q4 only */
-    "a5,6,1,,,99.0,0.0,99.0,2023-12-31 12:00:00\n"     /* year out */
-    "a6,6,1,,,99.0,0.0,99.0,2026-01-01 12:00:00\n"     /* year out */
-    "b1,x,1,,,99.0,0.0,99.0,2024-01-01 12:00:00\n"     /* bad store */
-    "b2,6,1,,12.5,99.0,0.0,99.0,2024-01-01 12:00:00\n" /* bad user */
-    "b3,6,1,,,9.9.9,0.0,9.9.9,2024-01-01 12:00:00\n"   /* bad amount */
-    "b4,6,1,,,99.0,0.0,99.0,2024-01-01\n"              /* bad ts */
-    "b5,6,1,,,99.0,0.0,99.0\n";                        /* field count */
+    "a5,6,1,,,99.0,0.0,99.0,2023-12-31 12:00:00\n"      /* year out */
+    "a6,6,1,,,99.0,0.0,99.0,2026-01-01 12:00:00\n"      /* year out */
+    "b1,x,1,,,99.0,0.0,99.0,2024-01-01 12:00:00\n"      /* bad store */
+    "b2,6,1,,12.5,99.0,0.0,99.0,2024-01-01 12:00:00\n"  /* bad user */
+    "b3,6,1,,,9.9.9,0.0,9.9.9,2024-01-01 12:00:00\n"    /* bad amount */
+    "b4,6,1,,,99.0,0.0,99.0,2024-01-01\n"               /* bad ts */
+    "b5,6,1,,,99.0,0.0,99.0\n";                         /* field count */
 
 static void test_transactions(void **state)
 {
@@ -60,10 +60,12 @@ static void test_transactions(void **state)
     int64_t rej = -1;
 
     (void)state;
-    assert_int_equal(plan_init(&p, "agg-q3=3,agg-q4=2,sink=2", err, sizeof(err)), 0);
+    assert_int_equal(
+        plan_init(&p, "agg-q3=3,agg-q4=2,sink=2", err, sizeof(err)), 0);
     f = filter_create(&p);
     assert_non_null(f);
-    assert_int_equal(filter_batch(f, PLAN_T_TRANSACTIONS, tx, strlen(tx), 1, &rej), 0);
+    assert_int_equal(
+        filter_batch(f, PLAN_T_TRANSACTIONS, tx, strlen(tx), 1, &rej), 0);
     assert_int_equal(rej, 5);
     assert_string_equal(all_out(f, &p, "q1"), "a1,80000\na2,75000\n");
     /* Q1 goes to the session's sink shard only. */
@@ -85,7 +87,8 @@ static void test_q3_sharding_and_halves(void **state)
     (void)state;
     assert_int_equal(plan_init(&p, "agg-q3=3", err, sizeof(err)), 0);
     f = filter_create(&p);
-    assert_int_equal(filter_batch(f, PLAN_T_TRANSACTIONS, in, strlen(in), 0, &rej), 0);
+    assert_int_equal(
+        filter_batch(f, PLAN_T_TRANSACTIONS, in, strlen(in), 0, &rej), 0);
     r = route_index("q3");
     for (s = 0; s < 3; s++) {
         const struct filter_buf *b = filter_output(f, r, (unsigned)s);
@@ -93,7 +96,8 @@ static void test_q3_sharding_and_halves(void **state)
         if (b->len) {
             /* Both rows share store 5, so one shard holds both. */
             assert_int_equal(s, (int)plan_shard_u64(5, 3));
-            assert_memory_equal(b->ptr, "20241,5,10500\n20242,5,1250\n", b->len);
+            assert_memory_equal(b->ptr, "20241,5,10500\n20242,5,1250\n",
+                                b->len);
             rows++;
         }
     }
@@ -118,15 +122,20 @@ static void test_items_users_names(void **state)
     (void)state;
     assert_int_equal(plan_init(&p, "", err, sizeof(err)), 0);
     f = filter_create(&p);
-    assert_int_equal(filter_batch(f, PLAN_T_TRANSACTION_ITEMS, items, strlen(items), 0, &rej), 0);
+    assert_int_equal(filter_batch(f, PLAN_T_TRANSACTION_ITEMS, items,
+                                  strlen(items), 0, &rej),
+                     0);
     assert_int_equal(rej, 1);
     assert_string_equal(all_out(f, &p, "q2"), "202401,8,2,20000\n");
-    assert_int_equal(filter_batch(f, PLAN_T_USERS, users, strlen(users), 0, &rej), 0);
+    assert_int_equal(
+        filter_batch(f, PLAN_T_USERS, users, strlen(users), 0, &rej), 0);
     assert_int_equal(rej, 1);
     assert_string_equal(all_out(f, &p, "q4-users"), "1,1970-04-22\n");
-    assert_int_equal(filter_batch(f, PLAN_T_STORES, stores, strlen(stores), 0, &rej), 0);
+    assert_int_equal(
+        filter_batch(f, PLAN_T_STORES, stores, strlen(stores), 0, &rej), 0);
     assert_int_equal(rej, 0);
-    assert_string_equal(all_out(f, &p, "stores"), "1,\"G Coffee @ A, B\"\n2,Plain\n");
+    assert_string_equal(all_out(f, &p, "stores"),
+                        "1,\"G Coffee @ A, B\"\n2,Plain\n");
     /* Buffers of other tables' routes are cleared for this batch. */
     assert_string_equal(all_out(f, &p, "q2"), "");
     filter_destroy(f);

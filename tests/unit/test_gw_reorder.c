@@ -28,8 +28,8 @@ static enum gw_ro_verdict offer(struct gw_reorder *o, int64_t seq, char *out,
         return v;
     strncat(out, body, n - strlen(out) - 1);
     while (gw_reorder_pop(o, &data, &len))
-        strncat(out, (const char *)data, len < n - strlen(out) - 1 ? len
-                                                                    : n - strlen(out) - 1);
+        strncat(out, (const char *)data,
+                len < n - strlen(out) - 1 ? len : n - strlen(out) - 1);
     return v;
 }
 
@@ -120,7 +120,8 @@ static void test_empty_chunks_and_fini_with_pending(void **state)
     (void)state;
     gw_reorder_init(&o, 4);
     assert_int_equal(gw_reorder_offer(&o, 1, NULL, 0), GW_RO_KEPT);
-    assert_int_equal(gw_reorder_offer(&o, 3, (const uint8_t *)"x", 1), GW_RO_KEPT);
+    assert_int_equal(gw_reorder_offer(&o, 3, (const uint8_t *)"x", 1),
+                     GW_RO_KEPT);
     assert_false(gw_reorder_pop(&o, &data, &len));
     assert_int_equal(gw_reorder_offer(&o, 0, NULL, 0), GW_RO_DELIVER);
     assert_true(gw_reorder_pop(&o, &data, &len));

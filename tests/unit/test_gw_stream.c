@@ -68,7 +68,8 @@ static void reason_is(struct fx *x, enum gw_verdict v, uint16_t code,
                       const char *text)
 {
     assert_true(gw_verdict_fails(v));
-    assert_int_equal(gw_stream_reason(&x->st, v, 4096, x->why, sizeof(x->why)), code);
+    assert_int_equal(gw_stream_reason(&x->st, v, 4096, x->why, sizeof(x->why)),
+                     code);
     assert_string_equal(x->why, text);
 }
 
@@ -86,8 +87,8 @@ static enum gw_verdict table(struct fx *x, int t, uint32_t rows, uint64_t said)
     if ((v = check(x, false)) != GW_V_OK)
         return v;
     if (rows > 0) {
-        assert_int_equal(proto_enc_batch(&x->b, (uint8_t)t, rows, ROWS,
-                                         strlen(ROWS)), 0);
+        assert_int_equal(
+            proto_enc_batch(&x->b, (uint8_t)t, rows, ROWS, strlen(ROWS)), 0);
         if ((v = check(x, false)) != GW_V_BATCH)
             return v;
         gw_stream_batch_done(&x->st, &x->m);
@@ -109,7 +110,8 @@ static void test_whole_stream(void **state)
     assert_int_equal(x->st.rows[T_STORES], 2);
     /* nothing after DATA_END */
     assert_int_equal(proto_enc_data_end(&x->b), 0);
-    reason_is(x, check(x, false), PROTO_E_PROTOCOL, "unexpected DATA_END after DATA_END");
+    reason_is(x, check(x, false), PROTO_E_PROTOCOL,
+              "unexpected DATA_END after DATA_END");
 }
 
 static void test_hello_refusals(void **state)
@@ -118,11 +120,13 @@ static void test_hello_refusals(void **state)
     enum gw_verdict v;
 
     assert_int_equal(proto_enc_table_begin(&x->b, T_STORES), 0);
-    reason_is(x, check(x, true), PROTO_E_PROTOCOL, "expected HELLO, got TABLE_BEGIN");
+    reason_is(x, check(x, true), PROTO_E_PROTOCOL,
+              "expected HELLO, got TABLE_BEGIN");
     assert_int_equal(proto_enc_hello(&x->b, 99, "t"), 0);
     v = check(x, true);
     assert_int_equal(v, GW_V_BAD_VERSION);
-    reason_is(x, v, PROTO_E_VERSION, "protocol version 99 is not supported "
+    reason_is(x, v, PROTO_E_VERSION,
+              "protocol version 99 is not supported "
               "(this gateway speaks versions 1 to 2)");
     assert_false(x->st.hello);
 }
@@ -141,8 +145,9 @@ static void test_header_refusals(void **state)
                   "the first frame is not a HELLO (frame larger than the size "
                   "cap): not a coffee-stream client?");
         x->st.hello = true;
-        reason_is(x, gw_stream_header(&x->st, rc), PROTO_E_TOO_BIG,
-                  "frame larger than the size cap (cap 4096 bytes, MAX_FRAME_BYTES)");
+        reason_is(
+            x, gw_stream_header(&x->st, rc), PROTO_E_TOO_BIG,
+            "frame larger than the size cap (cap 4096 bytes, MAX_FRAME_BYTES)");
         reason_is(x, gw_stream_header(&x->st, PROTO_ERR_TYPE), PROTO_E_PROTOCOL,
                   "unknown frame type");
     }
@@ -153,7 +158,8 @@ static void test_table_order(void **state)
     struct fx *x = *state;
 
     hello(x);
-    assert_int_equal(proto_enc_batch(&x->b, T_STORES, 2, ROWS, strlen(ROWS)), 0);
+    assert_int_equal(proto_enc_batch(&x->b, T_STORES, 2, ROWS, strlen(ROWS)),
+                     0);
     reason_is(x, check(x, false), PROTO_E_PROTOCOL,
               "BATCH of stores outside its TABLE_BEGIN/TABLE_END");
     assert_int_equal(proto_enc_table_begin(&x->b, T_STORES), 0);
@@ -182,12 +188,15 @@ static void test_batch_and_counts(void **state)
     assert_int_equal(proto_enc_table_begin(&x->b, T_STORES), 0);
     assert_int_equal(check(x, false), GW_V_OK);
     assert_int_equal(proto_enc_batch(&x->b, T_STORES, 2, "1,a\n2,b", 7), 0);
-    reason_is(x, check(x, false), PROTO_E_PROTOCOL, "BATCH of stores is not whole "
+    reason_is(x, check(x, false), PROTO_E_PROTOCOL,
+              "BATCH of stores is not whole "
               "lines (empty, no rows, or no final newline)");
-    assert_int_equal(proto_enc_batch(&x->b, T_STORES, 0, ROWS, strlen(ROWS)), 0);
+    assert_int_equal(proto_enc_batch(&x->b, T_STORES, 0, ROWS, strlen(ROWS)),
+                     0);
     assert_int_equal(check(x, false), GW_V_BATCH_LINES);
     /* a batch refused is not counted; one not published either */
-    assert_int_equal(proto_enc_batch(&x->b, T_STORES, 2, ROWS, strlen(ROWS)), 0);
+    assert_int_equal(proto_enc_batch(&x->b, T_STORES, 2, ROWS, strlen(ROWS)),
+                     0);
     assert_int_equal(check(x, false), GW_V_BATCH);
     assert_int_equal(proto_enc_table_end(&x->b, T_STORES, 2), 0);
     reason_is(x, check(x, false), PROTO_E_PROTOCOL,
@@ -197,15 +206,17 @@ static void test_batch_and_counts(void **state)
 static void test_malformed_and_unexpected(void **state)
 {
     struct fx *x = *state;
-    static const uint8_t bad_table[6] = {0x00, 0x00, 0x00, 0x01,
-                                         PROTO_TABLE_BEGIN, 9};
+    static const uint8_t bad_table[6] = {
+        0x00, 0x00, 0x00, 0x01, PROTO_TABLE_BEGIN, 9};
 
     hello(x);
-    assert_int_equal(proto_decoder_feed(&x->d, bad_table, sizeof(bad_table)), 0);
+    assert_int_equal(proto_decoder_feed(&x->d, bad_table, sizeof(bad_table)),
+                     0);
     reason_is(x, check(x, false), PROTO_E_PROTOCOL,
               "malformed TABLE_BEGIN: malformed frame");
     assert_int_equal(proto_enc_hello(&x->b, PROTO_VERSION, "again"), 0);
-    reason_is(x, check(x, false), PROTO_E_PROTOCOL, "unexpected HELLO while streaming");
+    reason_is(x, check(x, false), PROTO_E_PROTOCOL,
+              "unexpected HELLO while streaming");
 }
 
 int main(void)
@@ -216,7 +227,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_header_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_table_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_and_counts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_malformed_and_unexpected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_malformed_and_unexpected, setup,
+                                        teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -54,7 +54,9 @@ static void test_upsert_put(void **state)
  * found after repeated growth, and iteration visits each key once. */
 static void test_growth_many(void **state)
 {
-    enum { N = 200000 };
+    enum {
+        N = 200000
+    };
     struct i64map m;
     int64_t i, k, v, sum = 0;
     size_t it = 0, seen = 0;

@@ -200,7 +200,7 @@ static void test_max_clear_fini(void **state)
     assert_null(s.words);
     assert_int_equal(s.nwords, 0);
     assert_int_equal(idset_count(&s), 0);
-    idset_fini(&s); /* twice is harmless */
+    idset_fini(&s);                        /* twice is harmless */
     assert_int_equal(idset_add(&s, 3), 1); /* reusable */
     idset_fini(&s);
 }
@@ -289,7 +289,9 @@ static bool naive_next(const bool *ref, int64_t n, int64_t from, int64_t *lo,
 
 static void test_next_range_random(void **state)
 {
-    enum { N = 5000 };
+    enum {
+        N = 5000
+    };
     static bool ref[N], seen[N];
     struct idset s;
     int64_t from, lo, hi, nlo, nhi, i, max = -1;

@@ -30,7 +30,8 @@ static void wire_round_trip(const struct mw_meta *in, struct mw_meta *out)
     enc.len = off;
     off = 0;
     init_amqp_pool(&pool, 4096);
-    assert_int_equal(amqp_decode_table(enc, &pool, &back, &off), AMQP_STATUS_OK);
+    assert_int_equal(amqp_decode_table(enc, &pool, &back, &off),
+                     AMQP_STATUS_OK);
     mw_meta_decode(&back, out);
     empty_amqp_pool(&pool);
 }

@@ -27,7 +27,8 @@ static void push_n(struct mw_ring *r, int n, int first_id)
         memset(&m, 0, sizeof(m));
         m.seq = first_id + i;
         snprintf(body, sizeof(body), "msg-%d", first_id + i);
-        assert_int_equal(mw_ring_push(r, "ex", "key", &m, body, strlen(body), &p), MW_OK);
+        assert_int_equal(
+            mw_ring_push(r, "ex", "key", &m, body, strlen(body), &p), MW_OK);
         assert_int_equal(p->meta.seq, first_id + i);
     }
 }
@@ -61,7 +62,7 @@ static void test_ack_single_and_multiple(void **state)
     assert_int_equal(mw_ring_confirm(&r, 4, true), 3); /* 2,3,4 */
     assert_int_equal(mw_ring_count(&r), 2);
     assert_int_equal(mw_ring_at(&r, 0)->seq, 5);
-    assert_int_equal(mw_ring_confirm(&r, 4, true), 0); /* old news */
+    assert_int_equal(mw_ring_confirm(&r, 4, true), 0);   /* old news */
     assert_int_equal(mw_ring_confirm(&r, 99, false), 0); /* unknown */
     assert_int_equal(mw_ring_count(&r), 2);
     assert_int_equal(mw_ring_confirm(&r, 0, true), 2); /* 0+multiple: all */
@@ -94,9 +95,10 @@ static void test_wraparound_and_renumber(void **state)
 
     (void)state;
     assert_int_equal(mw_ring_init(&r, 4), MW_OK);
-    push_n(&r, 3, 0);                                 /* seq 1..3 */
-    assert_int_equal(mw_ring_confirm(&r, 2, true), 2); /* head moves to slot 2 */
-    push_n(&r, 3, 3);                                 /* seq 4..6, wraps */
+    push_n(&r, 3, 0); /* seq 1..3 */
+    assert_int_equal(mw_ring_confirm(&r, 2, true),
+                     2); /* head moves to slot 2 */
+    push_n(&r, 3, 3);    /* seq 4..6, wraps */
     assert_true(mw_ring_full(&r));
     assert_int_equal(mw_ring_confirm(&r, 5, false), 1); /* hole at id 4 */
     /* Reconnect: pending ids 2, 3, 5 are renumbered 1..3 in order. */
@@ -108,7 +110,8 @@ static void test_wraparound_and_renumber(void **state)
     assert_memory_equal(mw_ring_at(&r, 2)->body, "msg-5", 5);
     assert_int_equal(mw_ring_at(&r, 0)->seq, 1);
     assert_int_equal(mw_ring_at(&r, 2)->seq, 3);
-    assert_int_equal(mw_ring_push(&r, "e", "k", NULL, "abcdefgh", 8, &p), MW_OK);
+    assert_int_equal(mw_ring_push(&r, "e", "k", NULL, "abcdefgh", 8, &p),
+                     MW_OK);
     assert_int_equal(p->seq, 4);
     assert_int_equal(mw_ring_confirm(&r, 4, true), 4);
     assert_int_equal(mw_ring_count(&r), 0);
@@ -125,7 +128,8 @@ static void test_big_buffers_released(void **state)
 
     (void)state;
     assert_int_equal(mw_ring_init(&r, 2), MW_OK);
-    assert_int_equal(mw_ring_push(&r, "e", "k", NULL, big, sizeof(big), &p), MW_OK);
+    assert_int_equal(mw_ring_push(&r, "e", "k", NULL, big, sizeof(big), &p),
+                     MW_OK);
     assert_true(p->cap >= sizeof(big));
     assert_int_equal(mw_ring_confirm(&r, 1, false), 1);
     assert_null(p->body); /* not pinned after confirmation */

@@ -33,8 +33,9 @@ static struct procs *mk(const char *const *names)
     return p;
 }
 
-static void event(struct procs *p, enum backend_event_kind kind, const char *slot,
-                  long pid, int status, bool deliberate, int64_t at)
+static void event(struct procs *p, enum backend_event_kind kind,
+                  const char *slot, long pid, int status, bool deliberate,
+                  int64_t at)
 {
     struct backend_event ev;
 
@@ -54,12 +55,14 @@ static void running(struct procs *p, const char *slot, long pid, int64_t at)
     event(p, BEV_RUNNING, slot, pid, 0, false, at);
 }
 
-static void exited(struct procs *p, const char *slot, long pid, int status, int64_t at)
+static void exited(struct procs *p, const char *slot, long pid, int status,
+                   int64_t at)
 {
     event(p, BEV_EXITED, slot, pid, status, false, at);
 }
 
-static void hb(struct procs *p, const char *slot, long pid, bool bye, int64_t at)
+static void hb(struct procs *p, const char *slot, long pid, bool bye,
+               int64_t at)
 {
     char ref[32];
 
@@ -98,7 +101,8 @@ static void expect_none(struct procs *p, int64_t now)
     assert_int_equal(turn(p, now, a), 0);
 }
 
-static struct procs_info get(const struct procs *p, const char *name, int64_t now)
+static struct procs_info get(const struct procs *p, const char *name,
+                             int64_t now)
 {
     struct procs_info in;
     size_t i;
@@ -114,7 +118,8 @@ static struct procs_info get(const struct procs *p, const char *name, int64_t no
 }
 
 /* Heartbeats of pid every 500 ms in [from, to]. */
-static void beat(struct procs *p, const char *slot, long pid, int64_t from, int64_t to)
+static void beat(struct procs *p, const char *slot, long pid, int64_t from,
+                 int64_t to)
 {
     int64_t t;
 
@@ -209,7 +214,8 @@ static void test_hung_kill_restart(void **state)
     assert_int_equal(in.state, PROCS_UP);
     assert_int_equal(in.restarts, 1);
     assert_true(in.detect_ms == 5000);
-    assert_true(in.restart_ms == 2500); /* detection at 6000 -> first heartbeat */
+    assert_true(in.restart_ms ==
+                2500); /* detection at 6000 -> first heartbeat */
     procs_destroy(p);
 }
 
@@ -273,7 +279,7 @@ static void test_deliberate_stops(void **state)
     assert_int_equal(get(p, "docker", t).state, PROCS_STOPPED);
     assert_int_equal(get(p, "zero", t).last_exit, 0);
     assert_false(get(p, "bye", t).unhealthy); /* and healthy */
-    hb(p, "back", 5, false, t); /* someone started "back" again */
+    hb(p, "back", 5, false, t);               /* someone started "back" again */
     assert_int_equal(get(p, "back", t).state, PROCS_UP);
     assert_int_equal(get(p, "back", t).pid, 5);
     procs_destroy(p);
@@ -314,11 +320,11 @@ static void test_duplicate_from_our_start(void **state)
     beat(p, "w", 10, 0, 1000);
     exited(p, "w", 10, 1, 1100);
     expect(p, 1300, PROCS_START, "w", "");
-    running(p, "w", 12, 1300);    /* ours, still silent */
-    hb(p, "w", 13, false, 1350);  /* the old leader's, started before */
+    running(p, "w", 12, 1300);   /* ours, still silent */
+    hb(p, "w", 13, false, 1350); /* the old leader's, started before */
     assert_string_equal(get(p, "w", 1350).ref, "13");
     assert_int_equal(get(p, "w", 1350).state, PROCS_UP);
-    hb(p, "w", 12, false, 1400);  /* ours talks too: it is the newer */
+    hb(p, "w", 12, false, 1400); /* ours talks too: it is the newer */
     hb(p, "w", 13, false, 1800);
     expect_none(p, 2399);
     expect(p, 2400, PROCS_KILL, "w", "12");
@@ -340,7 +346,8 @@ static void test_set_aside_start_taken_back(void **state)
     assert_int_equal(turn(p, 1300, (struct procs_action[MAX_ACT]){0}), 2);
     running(p, "w", 12, 1300); /* ours, silent for now */
     running(p, "v", 22, 1300);
-    hb(p, "w", 13, false, 1350); /* another leader's: it counts, 12 is set aside */
+    hb(p, "w", 13, false,
+       1350); /* another leader's: it counts, 12 is set aside */
     hb(p, "v", 23, false, 1350);
     exited(p, "w", 13, 137, 1400); /* and dies: restart */
     exited(p, "v", 23, 137, 1400);
@@ -368,7 +375,7 @@ static void test_other_takes_over(void **state)
     (void)state;
     procs_set_leader(p, false);
     beat(p, "w", 10, 0, 2000);
-    beat(p, "w", 11, 1000, 2000); /* a duplicate, not killed yet */
+    beat(p, "w", 11, 1000, 2000);  /* a duplicate, not killed yet */
     exited(p, "w", 10, 137, 2100); /* the older dies: the other is it */
     assert_int_equal(get(p, "w", 2100).state, PROCS_UP);
     assert_string_equal(get(p, "w", 2100).ref, "11");

@@ -90,7 +90,8 @@ static void test_roundtrip_data(void **state)
     proto_decoder_fini(&d);
 
     proto_buf_reset(&b);
-    assert_int_equal(proto_enc_batch(&b, PROTO_T_USERS, 2, csv, strlen(csv)), 0);
+    assert_int_equal(proto_enc_batch(&b, PROTO_T_USERS, 2, csv, strlen(csv)),
+                     0);
     decode_one(&b, 7, &f, &m, &d);
     assert_int_equal(m.type, PROTO_BATCH);
     assert_int_equal(m.u.batch.table, PROTO_T_USERS);
@@ -100,7 +101,8 @@ static void test_roundtrip_data(void **state)
     proto_decoder_fini(&d);
 
     proto_buf_reset(&b);
-    assert_int_equal(proto_enc_table_end(&b, PROTO_T_MENU_ITEMS, 1ULL << 40), 0);
+    assert_int_equal(proto_enc_table_end(&b, PROTO_T_MENU_ITEMS, 1ULL << 40),
+                     0);
     decode_one(&b, 1, &f, &m, &d);
     assert_int_equal(m.u.table_end.table, PROTO_T_MENU_ITEMS);
     assert_true(m.u.table_end.rows == 1ULL << 40);
@@ -179,7 +181,8 @@ static void test_prefixes(void **state)
     assert_int_equal(proto_batch_prefix(head, 1, 1, 4), 0);
     assert_int_equal(a.len, sizeof(head) + 4);
     assert_memory_equal(a.ptr, head, sizeof(head));
-    assert_int_equal(proto_batch_prefix(head, PROTO_NTABLES, 1, 4), PROTO_ERR_ARG);
+    assert_int_equal(proto_batch_prefix(head, PROTO_NTABLES, 1, 4),
+                     PROTO_ERR_ARG);
 
     proto_buf_reset(&a);
     assert_int_equal(proto_enc_result(&a, "q3.csv", 9, csv, 4), 0);
@@ -326,8 +329,8 @@ static void test_malformed(void **state)
     static const uint8_t begin_trailing[] = {1, 0};
     static const uint8_t data_end_body[] = {0};
     static const uint8_t nul_name[] = {'C', 'S', 'T', 'R', 0, 1, 0, 2, 'a', 0};
-    static const uint8_t end_dup[] = {0, 2, 1, 0, 0, 0, 0, 0, 0, 0, 1,
-                                      1, 0, 0, 0, 0, 0, 0, 0, 2};
+    static const uint8_t end_dup[] = {0, 2, 1, 0, 0, 0, 0, 0, 0, 0,
+                                      1, 1, 0, 0, 0, 0, 0, 0, 0, 2};
     static const uint8_t short_session[] = {0, 1, 0, 1, 'a', 0, 0, 0, 0};
     struct proto_frame f;
     struct proto_msg m;
@@ -343,7 +346,8 @@ static void test_malformed(void **state)
     assert_int_equal(proto_decode(&f, &m), PROTO_ERR_MALFORMED);
     f = (struct proto_frame){PROTO_RESULT_END, end_dup, sizeof(end_dup)};
     assert_int_equal(proto_decode(&f, &m), PROTO_ERR_MALFORMED);
-    f = (struct proto_frame){PROTO_WELCOME, short_session, sizeof(short_session)};
+    f = (struct proto_frame){PROTO_WELCOME, short_session,
+                             sizeof(short_session)};
     assert_int_equal(proto_decode(&f, &m), PROTO_ERR_MALFORMED);
 }
 
@@ -361,9 +365,11 @@ static void test_encoder_limits(void **state)
     memset(longname, 'n', sizeof(longname) - 1);
     longname[sizeof(longname) - 1] = '\0';
     proto_buf_init(&b);
-    assert_int_equal(proto_enc_hello(&b, PROTO_VERSION, longname), PROTO_ERR_ARG);
+    assert_int_equal(proto_enc_hello(&b, PROTO_VERSION, longname),
+                     PROTO_ERR_ARG);
     assert_int_equal(b.len, 0); /* a failed encode leaves nothing behind */
-    assert_int_equal(proto_enc_welcome(&b, PROTO_VERSION, "short", 1), PROTO_ERR_ARG);
+    assert_int_equal(proto_enc_welcome(&b, PROTO_VERSION, "short", 1),
+                     PROTO_ERR_ARG);
     assert_int_equal(proto_enc_table_begin(&b, 9), PROTO_ERR_ARG);
     assert_int_equal(proto_enc_result(&b, "", 0, "", 0), PROTO_ERR_ARG);
     memset(text, 'e', 3999);

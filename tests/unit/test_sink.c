@@ -94,8 +94,10 @@ static void test_empty_results(void **state)
                         "year_month_created_at,item_name,sellings_qty\n");
     assert_string_equal(file(&f, "q2_most_profitable.csv"),
                         "year_month_created_at,item_name,profit_sum\n");
-    assert_string_equal(file(&f, "q3.csv"), "year_half_created_at,store_name,tpv\n");
-    assert_string_equal(file(&f, "q4.csv"), "store_name,birthdate,purchases_qty\n");
+    assert_string_equal(file(&f, "q3.csv"),
+                        "year_half_created_at,store_name,tpv\n");
+    assert_string_equal(file(&f, "q4.csv"),
+                        "store_name,birthdate,purchases_qty\n");
     for (i = 0; i < NFILES; i++)
         assert_int_equal(f.chunks[i], 1);
     assert_string_equal(f.name[0], "q1.csv"); /* sent in table order */
@@ -134,11 +136,13 @@ static void test_q2_merge_ties_names(void **state)
     feed(s, "menu_items", "1,Espresso\n2,Americano\n8,Matcha Latte\n");
     /* shard 0 and shard 1 partials: 2024-01 ties on qty between items 8 and
      * 2 -> item 2; item 9 has no name */
-    feed(s, "agg-q2.0", "0,202401,8,669,6650000\n1,202401,8,669,6650000\n"
-                        "0,202402,1,5,30000\n1,202402,1,5,30000\n");
-    feed(s, "agg-q2.1", "0,202401,2,669,4683000\n1,202401,2,669,4683000\n"
-                        "0,202412,9,7,12201348935\n1,202412,9,7,12201348935\n"
-                        "1,202402,2,1,30000\n0,202402,2,1,30000\n");
+    feed(s, "agg-q2.0",
+         "0,202401,8,669,6650000\n1,202401,8,669,6650000\n"
+         "0,202402,1,5,30000\n1,202402,1,5,30000\n");
+    feed(s, "agg-q2.1",
+         "0,202401,2,669,4683000\n1,202401,2,669,4683000\n"
+         "0,202412,9,7,12201348935\n1,202412,9,7,12201348935\n"
+         "1,202402,2,1,30000\n0,202402,2,1,30000\n");
     write_all(s, &f);
     assert_string_equal(file(&f, "q2_best_selling.csv"),
                         "year_month_created_at,item_name,sellings_qty\n"
@@ -160,18 +164,20 @@ static void test_q3_sum_and_order(void **state)
     struct files f;
 
     (void)state;
-    feed(s, "stores", "1,G Coffee @ USJ 89q\n2,G Coffee @ Alam Tun\n"
-                      "3,G Coffee @ Kampung\n");
+    feed(s, "stores",
+         "1,G Coffee @ USJ 89q\n2,G Coffee @ Alam Tun\n"
+         "3,G Coffee @ Kampung\n");
     feed(s, "agg-q3.0", "20241,1,1005\n20241,2,8762000\n20242,1,1\n");
     feed(s, "agg-q3.1", "20241,1,1000\n20251,3,0\n20241,4,10\n");
     write_all(s, &f);
     /* half asc, then store name asc (store 4 has no name: empty first) */
-    assert_string_equal(file(&f, "q3.csv"), "year_half_created_at,store_name,tpv\n"
-                                            "2024-H1,,0.01\n"
-                                            "2024-H1,G Coffee @ Alam Tun,8762.00\n"
-                                            "2024-H1,G Coffee @ USJ 89q,2.01\n"
-                                            "2024-H2,G Coffee @ USJ 89q,0.00\n"
-                                            "2025-H1,G Coffee @ Kampung,0.00\n");
+    assert_string_equal(file(&f, "q3.csv"),
+                        "year_half_created_at,store_name,tpv\n"
+                        "2024-H1,,0.01\n"
+                        "2024-H1,G Coffee @ Alam Tun,8762.00\n"
+                        "2024-H1,G Coffee @ USJ 89q,2.01\n"
+                        "2024-H2,G Coffee @ USJ 89q,0.00\n"
+                        "2025-H1,G Coffee @ Kampung,0.00\n");
     files_free(&f);
     sink_destroy(s);
 }
@@ -184,19 +190,22 @@ static void test_q4_merge_top3(void **state)
     (void)state;
     feed(s, "stores", "1,B store\n2,A store\n");
     /* user sets are disjoint per shard; each sends its local top 3 */
-    feed(s, "agg-q4.0", "0,1,10,8,1973-10-31\n0,1,12,7,\n0,1,14,5,2001-01-01\n"
-                        "0,2,20,1,1990-01-01\n");
-    feed(s, "agg-q4.1", "0,1,11,8,1997-08-10\n0,1,13,7,2006-01-28\n"
-                        "0,1,15,7,2007-07-07\n");
+    feed(s, "agg-q4.0",
+         "0,1,10,8,1973-10-31\n0,1,12,7,\n0,1,14,5,2001-01-01\n"
+         "0,2,20,1,1990-01-01\n");
+    feed(s, "agg-q4.1",
+         "0,1,11,8,1997-08-10\n0,1,13,7,2006-01-28\n"
+         "0,1,15,7,2007-07-07\n");
     feed(s, "agg-q4.2", "0,2,5,1,\n0,2,7,2,1980-02-02\n");
     write_all(s, &f);
-    assert_string_equal(file(&f, "q4.csv"), "store_name,birthdate,purchases_qty\n"
-                                            "A store,1980-02-02,2\n"
-                                            "A store,,1\n"
-                                            "A store,1990-01-01,1\n"
-                                            "B store,1973-10-31,8\n"
-                                            "B store,1997-08-10,8\n"
-                                            "B store,,7\n");
+    assert_string_equal(file(&f, "q4.csv"),
+                        "store_name,birthdate,purchases_qty\n"
+                        "A store,1980-02-02,2\n"
+                        "A store,,1\n"
+                        "A store,1990-01-01,1\n"
+                        "B store,1973-10-31,8\n"
+                        "B store,1997-08-10,8\n"
+                        "B store,,7\n");
     files_free(&f);
     sink_destroy(s);
 }
@@ -207,18 +216,21 @@ static void test_name_escaping(void **state)
     struct files f;
 
     (void)state;
-    feed(s, "stores", "1,\"Coffee, Inc\"\n2,\"Say \"\"hi\"\"\"\n"
-                      "3,\"Line1\nLine2\"\n4,\"Plain\"\n5,Plain2");
-    feed(s, "agg-q3", "20241,1,1000\n20241,2,1000\n20241,3,1000\n"
-                      "20241,4,1000\n20241,5,1000\n");
+    feed(s, "stores",
+         "1,\"Coffee, Inc\"\n2,\"Say \"\"hi\"\"\"\n"
+         "3,\"Line1\nLine2\"\n4,\"Plain\"\n5,Plain2");
+    feed(s, "agg-q3",
+         "20241,1,1000\n20241,2,1000\n20241,3,1000\n"
+         "20241,4,1000\n20241,5,1000\n");
     write_all(s, &f);
     /* order by the decoded names: "C" < "L" < "P" < "S" */
-    assert_string_equal(file(&f, "q3.csv"), "year_half_created_at,store_name,tpv\n"
-                                            "2024-H1,\"Coffee, Inc\",1.00\n"
-                                            "2024-H1,\"Line1\nLine2\",1.00\n"
-                                            "2024-H1,Plain,1.00\n"
-                                            "2024-H1,Plain2,1.00\n"
-                                            "2024-H1,\"Say \"\"hi\"\"\",1.00\n");
+    assert_string_equal(file(&f, "q3.csv"),
+                        "year_half_created_at,store_name,tpv\n"
+                        "2024-H1,\"Coffee, Inc\",1.00\n"
+                        "2024-H1,\"Line1\nLine2\",1.00\n"
+                        "2024-H1,Plain,1.00\n"
+                        "2024-H1,Plain2,1.00\n"
+                        "2024-H1,\"Say \"\"hi\"\"\",1.00\n");
     files_free(&f);
     sink_destroy(s);
 }
@@ -252,10 +264,13 @@ static void test_malformed_and_unknown(void **state)
  * header only in the first, together the whole file in order. */
 static void test_chunking_1mib(void **state)
 {
-    enum { N = 40000 };
+    enum {
+        N = 40000
+    };
     struct sink *s = sink_create();
     struct files f;
-    char *body = malloc((size_t)N * 64), *p = body, *exp = malloc((size_t)N * 64);
+    char *body = malloc((size_t)N * 64), *p = body,
+         *exp = malloc((size_t)N * 64);
     size_t el;
     int i;
 
@@ -285,7 +300,8 @@ static void test_chunking_1mib(void **state)
     files_free(&f);
     /* a small limit: many chunks, same text */
     memset(&f, 0, sizeof(f));
-    assert_int_equal(sink_write_result(s, &sink_results[0], 1000, files_fn, &f), 0);
+    assert_int_equal(sink_write_result(s, &sink_results[0], 1000, files_fn, &f),
+                     0);
     assert_true(f.chunks[0] > (int64_t)(el / 1000));
     assert_true(f.max_chunk <= 1000);
     assert_string_equal(f.buf[0], exp);

@@ -37,7 +37,7 @@ static void test_money_formats(void **state)
     check_fmt(field_fmt_min1, 3098440000, "3098440.0");
     check_fmt(field_fmt_2, 0, "0.00");
     check_fmt(field_fmt_2, 4, "0.00");
-    check_fmt(field_fmt_2, 5, "0.01");   /* half away from zero */
+    check_fmt(field_fmt_2, 5, "0.01"); /* half away from zero */
     check_fmt(field_fmt_2, 994, "0.99");
     check_fmt(field_fmt_2, 995, "1.00"); /* carry into the units */
     check_fmt(field_fmt_2, 6650000, "6650.00");
@@ -107,7 +107,8 @@ static void test_csv_escape(void **state)
     assert_int_equal(chunker_end_line(&c), 0);
     assert_int_equal(chunker_finish(&c), 0);
     chunker_fini(&c);
-    assert_string_equal(out, "plain,\"a,b\",\"say \"\"hi\"\"\",\"l1\nl2\",\"cr\r\",\n");
+    assert_string_equal(
+        out, "plain,\"a,b\",\"say \"\"hi\"\"\",\"l1\nl2\",\"cr\r\",\n");
 }
 
 static void test_rows_reading(void **state)
@@ -190,9 +191,9 @@ static void test_chunker_limits(void **state)
     (void)state;
     memset(&c, 0, sizeof(c));
     chunker_init(&ch, 10, chunks_fn, &c);
-    add_line(&ch, "aaaa");       /* 5 */
-    add_line(&ch, "bbbb");       /* 10: exactly the limit, same chunk */
-    add_line(&ch, "c");          /* next chunk */
+    add_line(&ch, "aaaa");         /* 5 */
+    add_line(&ch, "bbbb");         /* 10: exactly the limit, same chunk */
+    add_line(&ch, "c");            /* next chunk */
     add_line(&ch, "dddddddddddd"); /* 13 > limit: a chunk of its own */
     add_line(&ch, "e");
     assert_int_equal(chunker_finish(&ch), 0);

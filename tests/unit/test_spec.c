@@ -19,8 +19,10 @@ static void test_full_and_defaults(void **state)
 {
     const char *json =
         "{\"slots\": ["
-        " {\"name\": \"agg-q2-1\", \"argv\": [\"build/bin/aggregator\", \"--x\", \"\"],"
-        "  \"env\": {\"CS_STAGE\": \"agg-q2\", \"CS_REPLICA_ID\": \"1\", \"EMPTY\": \"\"},"
+        " {\"name\": \"agg-q2-1\", \"argv\": [\"build/bin/aggregator\", "
+        "\"--x\", \"\"],"
+        "  \"env\": {\"CS_STAGE\": \"agg-q2\", \"CS_REPLICA_ID\": \"1\", "
+        "\"EMPTY\": \"\"},"
         "  \"cwd\": \"/srv\", \"log\": \"/tmp/a.log\"},"
         " {\"name\": \"monitor-2\", \"argv\": [\"/bin/monitor\"]}]}";
     char err[160];
@@ -53,18 +55,27 @@ static void test_refused(void **state)
     } bad[] = {
         {"{", "not valid JSON"},
         {"{\"slots\": []}", "at least one slot"},
-        {"{\"slot\": [{\"name\": \"a\", \"argv\": [\"x\"]}]}", "at least one slot"},
+        {"{\"slot\": [{\"name\": \"a\", \"argv\": [\"x\"]}]}",
+         "at least one slot"},
         {"{\"slots\": [{\"argv\": [\"x\"]}]}", "needs a \"name\""},
-        {"{\"slots\": [{\"name\": \"a b\", \"argv\": [\"x\"]}]}", "needs a \"name\""},
+        {"{\"slots\": [{\"name\": \"a b\", \"argv\": [\"x\"]}]}",
+         "needs a \"name\""},
         {"{\"slots\": [{\"name\": \"a\"}]}", "non-empty array"},
         {"{\"slots\": [{\"name\": \"a\", \"argv\": []}]}", "non-empty array"},
         {"{\"slots\": [{\"name\": \"a\", \"argv\": [\"\"]}]}", "argv[0]"},
         {"{\"slots\": [{\"name\": \"a\", \"argv\": [\"x\", 3]}]}", "argv[1]"},
-        {"{\"slots\": [{\"name\": \"a\", \"argv\": [\"x\"], \"env\": {\"A\": 1}}]}", "env 'A'"},
-        {"{\"slots\": [{\"name\": \"a\", \"argv\": [\"x\"], \"env\": [\"A=1\"]}]}", "object"},
-        {"{\"slots\": [{\"name\": \"a\", \"argv\": [\"x\"], \"evn\": {}}]}", "unknown key \"evn\""},
-        {"{\"slots\": [{\"name\": \"a\", \"argv\": [\"x\"], \"cwd\": 5}]}", "\"cwd\""},
-        {"{\"slots\": [{\"name\": \"a\", \"argv\": [\"x\"]}, {\"name\": \"a\", \"argv\": [\"y\"]}]}",
+        {"{\"slots\": [{\"name\": \"a\", \"argv\": [\"x\"], \"env\": {\"A\": "
+         "1}}]}",
+         "env 'A'"},
+        {"{\"slots\": [{\"name\": \"a\", \"argv\": [\"x\"], \"env\": "
+         "[\"A=1\"]}]}",
+         "object"},
+        {"{\"slots\": [{\"name\": \"a\", \"argv\": [\"x\"], \"evn\": {}}]}",
+         "unknown key \"evn\""},
+        {"{\"slots\": [{\"name\": \"a\", \"argv\": [\"x\"], \"cwd\": 5}]}",
+         "\"cwd\""},
+        {"{\"slots\": [{\"name\": \"a\", \"argv\": [\"x\"]}, {\"name\": \"a\", "
+         "\"argv\": [\"y\"]}]}",
          "listed twice"},
     };
     char err[160];
@@ -82,7 +93,8 @@ static void test_refused(void **state)
 static void test_load(void **state)
 {
     char path[] = "/tmp/cs-test-spec.XXXXXX", err[256];
-    const char *json = "{\"slots\": [{\"name\": \"x\", \"argv\": [\"/bin/true\"]}]}";
+    const char *json =
+        "{\"slots\": [{\"name\": \"x\", \"argv\": [\"/bin/true\"]}]}";
     struct spec *s;
     int fd = mkstemp(path);
 

@@ -19,8 +19,7 @@
 
 static void id_of(int i, char *out, size_t n)
 {
-    snprintf(out, n, "%08x-0000-4000-8000-%012d", (unsigned)i * 2654435761u,
-             i);
+    snprintf(out, n, "%08x-0000-4000-8000-%012d", (unsigned)i * 2654435761u, i);
 }
 
 static void test_has_add_count(void **state)
@@ -76,7 +75,10 @@ static void test_too_long(void **state)
  * eviction keep the hash index consistent with the ring. */
 static void test_eviction(void **state)
 {
-    enum { CAP = 37, N = 5000 };
+    enum {
+        CAP = 37,
+        N = 5000
+    };
     struct tombs *t = tombs_create(CAP);
     char id[TOMBS_ID_MAX];
     int i, j;

@@ -36,7 +36,7 @@ struct recs {
     struct rec {
         uint8_t *p;
         size_t len;
-    } *v;
+    } * v;
 };
 
 static int rm_one(const char *path, const struct stat *st, int type,
@@ -89,8 +89,7 @@ static struct wal_dir *open_dir(struct fix *f, enum wal_fsync mode)
     return f->d;
 }
 
-static void log_path(const struct fix *f, const char *name, char *out,
-                     size_t n)
+static void log_path(const struct fix *f, const char *name, char *out, size_t n)
 {
     snprintf(out, n, "%s/%s.wal", f->state, name);
 }
@@ -221,7 +220,9 @@ static void write_file(const char *path, const uint8_t *p, size_t len)
 
 static void test_roundtrip(void **state)
 {
-    enum { N = 1200 };
+    enum {
+        N = 1200
+    };
     struct fix *f = *state;
     static size_t lens[N];
     struct wal_replay_stats st;
@@ -396,8 +397,9 @@ static void test_corrupt_middle(void **state)
     /* damage the payload, the crc, then the length */
     for (which = 0; which < 3; which++) {
         uint8_t *bad = malloc(full_len);
-        size_t at = which == 0 ? rec2 + FRAME + 5 : which == 1 ? rec2 + 4
-                                                               : rec2;
+        size_t at = which == 0   ? rec2 + FRAME + 5
+                    : which == 1 ? rec2 + 4
+                                 : rec2;
 
         memcpy(bad, full, full_len);
         bad[at] ^= which == 2 ? 0x01 : 0x40;
@@ -632,8 +634,8 @@ static bool has_name(const struct names *nm, const char *name)
 
 static void test_dir_list(void **state)
 {
-    static const char *const others[] = {"junk.txt", "a.wal.tmp", "z.wal.tmp",
-                                         "wal", ".wal", "bad name.wal"};
+    static const char *const others[] = {
+        "junk.txt", "a.wal.tmp", "z.wal.tmp", "wal", ".wal", "bad name.wal"};
     struct fix *f = *state;
     struct names nm;
     char path[256];
@@ -730,7 +732,8 @@ static void test_rewrite(void **state)
 
 static void test_bad_names(void **state)
 {
-    static const char *const bad[] = {"", "a/b", "../x", "a b", "x\n", "\xc3\xa9"};
+    static const char *const bad[] = {"",    "a/b", "../x",
+                                      "a b", "x\n", "\xc3\xa9"};
     struct fix *f = *state;
     char longest[WAL_NAME_MAX + 2];
     size_t i;
@@ -832,13 +835,15 @@ static void test_fsync_parse(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_roundtrip),     T(test_appendv),       T(test_replay_missing),
-        T(test_replay_stops),  T(test_torn_tail),     T(test_corrupt_middle),
-        T(test_oversized_len),
-        T(test_zero_tail), T(test_mode_none), T(test_foreign_file),  T(test_fsync_modes),
-        T(test_dir_sync),      T(test_remove),        T(test_dir_list),
-        T(test_rewrite),       T(test_bad_names),     T(test_lock),
-        cmocka_unit_test(test_fsync_parse),
+        T(test_roundtrip),      T(test_appendv),
+        T(test_replay_missing), T(test_replay_stops),
+        T(test_torn_tail),      T(test_corrupt_middle),
+        T(test_oversized_len),  T(test_zero_tail),
+        T(test_mode_none),      T(test_foreign_file),
+        T(test_fsync_modes),    T(test_dir_sync),
+        T(test_remove),         T(test_dir_list),
+        T(test_rewrite),        T(test_bad_names),
+        T(test_lock),           cmocka_unit_test(test_fsync_parse),
     };
 
     /* the truncation warnings are expected here */

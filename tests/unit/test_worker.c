@@ -108,7 +108,8 @@ static bool report_has(const struct ctl_msg *m, int64_t seq)
     int f, r;
 
     for (f = 0; f < m->nflows; f++)
-        for (r = m->flows[f].range0; r < m->flows[f].range0 + m->flows[f].nranges; r++)
+        for (r = m->flows[f].range0;
+             r < m->flows[f].range0 + m->flows[f].nranges; r++)
             if (seq >= m->ranges[r].lo && seq <= m->ranges[r].hi)
                 return true;
     return false;
@@ -133,7 +134,8 @@ static void check_stateless_input(long di, struct ctl_msg *m)
             assert_memory_equal(e->body, d->body, d->len);
             outs++;
         }
-        if (r < 0 && tfix_pub_ctl(e, CTL_REPORT, true, m) && report_has(m, d->meta.seq))
+        if (r < 0 && tfix_pub_ctl(e, CTL_REPORT, true, m) &&
+            report_has(m, d->meta.seq))
             r = i;
     }
     assert_int_equal(outs, 2);
@@ -230,7 +232,8 @@ static void test_stateless_commit_order(void **state)
     assert_int_equal(m->flows[1].n, 5);
     assert_int_equal(wk_calls[wk_find(0, WK_FINISH, S1)].finish_n, 5);
     assert_int_equal(fake_mw_unconfirmed_before((size_t)ack_index(
-                         fake_mw_event((size_t)nth_delivery(FCTL, 0))->tag)), -1);
+                         fake_mw_event((size_t)nth_delivery(FCTL, 0))->tag)),
+                     -1);
     free(m);
 }
 
@@ -238,7 +241,9 @@ static void test_stateless_commit_order(void **state)
  * worker with status 1 before any input is acked. */
 static void test_stateless_flush_failure(void **state)
 {
-    static const struct { int nth, rc; } cases[] = {
+    static const struct {
+        int nth, rc;
+    } cases[] = {
         {2, MW_ERR_CLOSED}, /* flush 1 is the hello's; 2 the outputs' */
         {3, MW_ERR_NACK},   /* the report's */
     };
@@ -256,7 +261,8 @@ static void test_stateless_flush_failure(void **state)
         assert_int_equal(wk_run(), 1);
         assert_no_misuse();
         assert_int_equal(fake_mw_find(0, FAKE_ACK, NULL), -1);
-        assert_int_equal(tfix_count_ctl(0, CTL_REPORT, true, NULL), c == 0 ? 0 : 1);
+        assert_int_equal(tfix_count_ctl(0, CTL_REPORT, true, NULL),
+                         c == 0 ? 0 : 1);
         /* two inputs handled, then it stopped */
         assert_int_equal(wk_batches(S1, 0) + wk_batches(S1, 1), 2);
         assert_int_equal(wk_batches(S1, 2), 0);
@@ -274,7 +280,7 @@ static void test_stale_acks(void **state)
     wk_env("filter", *state, 3, NULL, NULL);
     wk_deliver(FQ, S1, "users", 0, "a", false); /* tag 1 */
     wk_deliver(FQ, S1, "users", 1, "b", false); /* tag 2 */
-    fake_mw_script_reconnect();                /* requeues both: tags 3, 4 */
+    fake_mw_script_reconnect();                 /* requeues both: tags 3, 4 */
     fake_mw_stop_when_idle(FCTL, 1);
     assert_int_equal(wk_run(), 0);
     assert_no_misuse();
@@ -355,7 +361,8 @@ static void test_drain_reports(void **state)
     tfix_ranges(m, 0, ids, sizeof(ids));
     assert_string_equal(ids, "0-1");
     r2 = tfix_find_ctl((size_t)r1 + 1, CTL_REPORT, true, S1, m);
-    assert_true(r2 > ack_index(fake_mw_event((size_t)nth_delivery(AQ, 5))->tag));
+    assert_true(r2 >
+                ack_index(fake_mw_event((size_t)nth_delivery(AQ, 5))->tag));
     tfix_ranges(m, 0, ids, sizeof(ids));
     assert_string_equal(ids, "0-3");
     assert_int_equal(tfix_count_ctl(0, CTL_REPORT, true, S1), 2);
@@ -379,7 +386,8 @@ static void abort_hook(const struct fake_ev *ev, void *arg)
     char path[512];
 
     if (ev->op != FAKE_ACK || (d = fake_mw_delivery(ev->tag)) == NULL ||
-        strcmp(d->meta.stream, "abort") != 0 || strcmp(d->meta.session, S1) != 0)
+        strcmp(d->meta.stream, "abort") != 0 ||
+        strcmp(d->meta.session, S1) != 0)
         return;
     p->checked++;
     tfix_log_path(path, sizeof(path), p->root, "agg-q2-0", S1);
@@ -457,7 +465,8 @@ static void test_unroutable_results(void **state)
     dn = tfix_find_ctl((size_t)fl, CTL_DONE, true, S1, m);
     assert_true(dn > fl);
     fin = fake_mw_event((size_t)nth_delivery(ACTL, 0));
-    assert_int_equal(fake_mw_unconfirmed_before((size_t)ack_index(fin->tag)), -1);
+    assert_int_equal(fake_mw_unconfirmed_before((size_t)ack_index(fin->tag)),
+                     -1);
     assert_int_equal(deliveries_acked_once(""), 3);
     free(m);
 }
@@ -487,7 +496,8 @@ static void test_handler_error_propagates(void **state)
     assert_int_equal(dup2(saved, 2), 2);
     close(saved);
     assert_no_misuse();
-    assert_int_equal(fake_mw_find(0, FAKE_ACK, NULL), -1); /* nothing half done */
+    assert_int_equal(fake_mw_find(0, FAKE_ACK, NULL),
+                     -1); /* nothing half done */
     f = fopen(path, "r");
     assert_non_null(f);
     n = fread(buf, 1, sizeof(buf) - 1, f);
@@ -535,14 +545,18 @@ static void test_claim_replica(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_stateless_commit_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stateless_flush_failure, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_handler_error_propagates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stateless_commit_order, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_stateless_flush_failure, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_handler_error_propagates, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_stale_acks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain_reports, setup, teardown),
         cmocka_unit_test_setup_teardown(test_abort, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unroutable_results, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unroutable_results, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_claim_replica, setup, teardown),
     };
 

@@ -365,8 +365,10 @@ static size_t write_log(const char *root)
     w = wal_open(d, S1, &err);
     assert_non_null(w);
     for (i = 0; i < 4; i++)
-        assert_int_equal(wal_append(w, rec, wk_rec(rec, sizeof(rec), 0, "users",
-                                                   seqs[i], 0, bodies[i])), 0);
+        assert_int_equal(wal_append(w, rec,
+                                    wk_rec(rec, sizeof(rec), 0, "users",
+                                           seqs[i], 0, bodies[i])),
+                         0);
     assert_int_equal(wal_sync(w), 0);
     wal_dir_close(d);
     tfix_log_path(path, sizeof(path), root, SUB, S1);
@@ -414,8 +416,8 @@ static void test_torn_tail(void **state)
 {
     static const int64_t seqs[] = {0, 1, 1, 2, 3};
     static const char *const bodies[] = {"a", "b", "b", "c", "d"};
-    static const uint8_t torn[] = {100, 0, 0, 0, 1, 2, 3, 4, '0', '1', '2', '3',
-                                   '4', '5', '6', '7', '8', '9'};
+    static const uint8_t torn[] = {100, 0,   0,   0,   1,   2,   3,   4,   '0',
+                                   '1', '2', '3', '4', '5', '6', '7', '8', '9'};
     static const uint8_t badcrc[] = {2, 0, 0, 0, 9, 9, 9, 9, 'x', 'y'};
     struct torn_probe probe;
     size_t good;
@@ -427,7 +429,8 @@ static void test_torn_tail(void **state)
         fake_mw_reset();
         wk_reset();
         good = write_log(*state);
-        append_bytes(*state, c ? badcrc : torn, c ? sizeof(badcrc) : sizeof(torn));
+        append_bytes(*state, c ? badcrc : torn,
+                     c ? sizeof(badcrc) : sizeof(torn));
         memset(&probe, 0, sizeof(probe));
         probe.root = *state;
         fake_mw_set_hook(torn_hook, &probe);
@@ -453,10 +456,12 @@ static void test_torn_tail(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_redelivered_copy_applied_once, setup,
+        cmocka_unit_test_setup_teardown(test_redelivered_copy_applied_once,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ack_after_log_sync, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_ack_after_log_sync, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_recovery_after_crash, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_after_crash, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
     };
 

@@ -101,7 +101,8 @@ static uint8_t *slurp(const char *path, size_t *size)
 
     if (f == NULL)
         return NULL;
-    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
+    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
+        fseek(f, 0, SEEK_SET) != 0)
         abort();
     buf = xmalloc((size_t)n);
     if (n > 0 && fread(buf, 1, (size_t)n, f) != (size_t)n)

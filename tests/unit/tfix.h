@@ -28,9 +28,9 @@ bool tfix_exists(const char *path);
 /* The good records of one log file as on disk. */
 struct tfix_log {
     bool exists;
-    size_t size;  /* file size */
-    size_t good;  /* bytes of the header and the good records */
-    size_t n;     /* good records */
+    size_t size; /* file size */
+    size_t good; /* bytes of the header and the good records */
+    size_t n;    /* good records */
     uint8_t **rec;
     size_t *len;
 };

@@ -56,7 +56,8 @@ static void record_msg(enum plan_stage_id stage, struct worker_sess *ws,
     snprintf(c->queue, sizeof(c->queue), "%s", m->queue);
     snprintf(c->stream, sizeof(c->stream), "%s", m->stream);
     c->seq = m->seq;
-    snprintf(c->body, sizeof(c->body), "%.*s", (int)m->len, (const char *)m->body);
+    snprintf(c->body, sizeof(c->body), "%.*s", (int)m->len,
+             (const char *)m->body);
 }
 
 static void *k_init(struct worker *w)
@@ -115,14 +116,16 @@ static int sl_batch(void *ctx, void *st, struct worker_sess *ws,
     if (m->len > 4 && memcmp(m->body, "rej:", 4) == 0) {
         char num[16];
 
-        snprintf(num, sizeof(num), "%.*s", (int)(m->len - 4), (const char *)m->body + 4);
+        snprintf(num, sizeof(num), "%.*s", (int)(m->len - 4),
+                 (const char *)m->body + 4);
         rej = strtol(num, &end, 10);
         if (*end == '\0')
             worker_reject(ws, PLAN_T_USERS, rej);
     }
     rc = worker_emit(ws, PLAN_AGG_Q2, 0, m->stream, m->seq, m->body, m->len);
     if (rc == 0)
-        rc = worker_emit(ws, PLAN_AGG_Q3, 0, m->stream, m->seq, m->body, m->len);
+        rc =
+            worker_emit(ws, PLAN_AGG_Q3, 0, m->stream, m->seq, m->body, m->len);
     return rc;
 }
 
@@ -218,13 +221,15 @@ void wk_env(const char *stage, const char *state_root, int ack_batch,
         setenv("CS_REPLICAS", replicas ? replicas : "", 1) != 0 ||
         setenv("CS_REPLICA_ID", replica_id ? replica_id : "0", 1) != 0 ||
         setenv("CS_FSYNC", "batch", 1) != 0 ||
-        setenv("WORKER_CLAIM_TIMEOUT_S", "0", 1) != 0 || unsetenv("CS_FAULT") != 0)
+        setenv("WORKER_CLAIM_TIMEOUT_S", "0", 1) != 0 ||
+        unsetenv("CS_FAULT") != 0)
         abort();
 }
 
 int wk_run(void)
 {
-    static const struct worker_ops *const ops[] = {&stateless_ops, &stateful_ops};
+    static const struct worker_ops *const ops[] = {&stateless_ops,
+                                                   &stateful_ops};
     char prog[] = "test-worker";
     char *argv[] = {prog, NULL};
 
@@ -267,8 +272,8 @@ void wk_deliver(const char *queue, const char *sess, const char *stream,
     fake_mw_deliver(queue, &meta, body, strlen(body), redelivered);
 }
 
-size_t wk_rec(uint8_t *out, size_t n, int input, const char *stream, int64_t seq,
-              int64_t rejected, const char *body)
+size_t wk_rec(uint8_t *out, size_t n, int input, const char *stream,
+              int64_t seq, int64_t rejected, const char *body)
 {
     size_t sl = strlen(stream), bl = strlen(body), i;
 

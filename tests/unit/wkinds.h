@@ -25,7 +25,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum wk_call_type { WK_OPEN, WK_BATCH, WK_FINISH, WK_CLOSE };
+enum wk_call_type {
+    WK_OPEN,
+    WK_BATCH,
+    WK_FINISH,
+    WK_CLOSE
+};
 
 struct wk_call {
     enum wk_call_type type;
@@ -34,8 +39,8 @@ struct wk_call {
     char queue[64], stream[48];
     int64_t seq;
     char body[64];
-    int64_t finish_n;  /* WK_FINISH: worker_finish_count(ws, "users") */
-    size_t ev;         /* fake_mw_nevents() at the call */
+    int64_t finish_n; /* WK_FINISH: worker_finish_count(ws, "users") */
+    size_t ev;        /* fake_mw_nevents() at the call */
 };
 
 #define WK_MAX_CALLS 256
@@ -70,7 +75,7 @@ void wk_deliver(const char *queue, const char *sess, const char *stream,
 
 /* A log record of the runtime (workers/runtime/wlog.c: kind 1, input index,
  * stream, seq, rejected rows, body) into out (size n); its length. */
-size_t wk_rec(uint8_t *out, size_t n, int input, const char *stream, int64_t seq,
-              int64_t rejected, const char *body);
+size_t wk_rec(uint8_t *out, size_t n, int input, const char *stream,
+              int64_t seq, int64_t rejected, const char *body);
 
 #endif

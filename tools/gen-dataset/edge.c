@@ -30,7 +30,15 @@ struct edge_plan {
     struct rng rng;
 };
 
-enum amount { A_HIGH, A_75, A_74999, A_VOUCHER, A_TEXT75, A_TEXT76, A_SMALL };
+enum amount {
+    A_HIGH,
+    A_75,
+    A_74999,
+    A_VOUCHER,
+    A_TEXT75,
+    A_TEXT76,
+    A_SMALL
+};
 
 static int month_index(int y, int mo)
 {
@@ -116,7 +124,7 @@ static void set_amount(struct gen_txn *tx, enum amount a, int y, int mo, int d)
     }
 }
 
-#define HMS(h, m, s) ((uint32_t)((h) * 3600 + (m) * 60 + (s)))
+#define HMS(h, m, s) ((uint32_t)((h)*3600 + (m)*60 + (s)))
 
 struct q1_case {
     const char *label;
@@ -228,8 +236,8 @@ static int plant_rejects(struct edge_plan *p)
 
     for (i = 0; i < sizeof(tx_rejects) / sizeof(tx_rejects[0]); i++) {
         uint32_t sod = HMS(12, 0, 0) + (uint32_t)i;
-        struct edge_row *r = add_row(p, EK_RAW_TX, tx_rejects[i].label, 2024,
-                                     2, 10, sod);
+        struct edge_row *r =
+            add_row(p, EK_RAW_TX, tx_rejects[i].label, 2024, 2, 10, sod);
         char ts[32];
         const char *f[9];
 
@@ -242,13 +250,14 @@ static int plant_rejects(struct edge_plan *p)
         build_raw(r->raw, sizeof(r->raw), f, 9, &tx_rejects[i]);
     }
     for (i = 0; i < sizeof(item_rejects) / sizeof(item_rejects[0]); i++) {
-        bool leap = strcmp(item_rejects[i].label,
-                           "items_reject_ts_2025_02_29") == 0;
+        bool leap =
+            strcmp(item_rejects[i].label, "items_reject_ts_2025_02_29") == 0;
         uint32_t sod = HMS(12, 0, 0) + (uint32_t)i;
-        struct edge_row *r = leap ? add_row(p, EK_RAW_ITEM, item_rejects[i].label,
-                                            2025, 2, 28, sod)
-                                  : add_row(p, EK_RAW_ITEM, item_rejects[i].label,
-                                            2024, 3, 10, sod);
+        struct edge_row *r =
+            leap ? add_row(p, EK_RAW_ITEM, item_rejects[i].label, 2025, 2, 28,
+                           sod)
+                 : add_row(p, EK_RAW_ITEM, item_rejects[i].label, 2024, 3, 10,
+                           sod);
         char ts[32];
         const char *f[6];
 
@@ -270,16 +279,24 @@ static void plant_user_rejects(struct edge_plan *p, const struct gen_ctx *ctx)
         bool no_id;
     } cases[] = {
         /* the first one is the only row of edge_missing_uid(ctx, 1) */
-        {"users_reject_birthdate_feb_30", "", "", "1990-02-30", ",2024-06-10 10:00:00", 0},
+        {"users_reject_birthdate_feb_30", "", "", "1990-02-30",
+         ",2024-06-10 10:00:00", 0},
         {"users_reject_3_fields", "", "", "1990-01-01", "", 0},
-        {"users_reject_5_fields", "", "", "1990-01-01", ",2024-06-10 10:00:01,x", 0},
-        {"users_reject_id_alpha", "u", "", "1990-01-01", ",2024-06-10 10:00:02", 0},
-        {"users_reject_id_float", "", ".0", "1990-01-01", ",2024-06-10 10:00:03", 0},
-        {"users_reject_id_empty", "", "", "1990-01-01", ",2024-06-10 10:00:04", 1},
-        {"users_reject_birthdate_2023_02_29", "", "", "2023-02-29", ",2024-06-10 10:00:05", 0},
+        {"users_reject_5_fields", "", "", "1990-01-01",
+         ",2024-06-10 10:00:01,x", 0},
+        {"users_reject_id_alpha", "u", "", "1990-01-01", ",2024-06-10 10:00:02",
+         0},
+        {"users_reject_id_float", "", ".0", "1990-01-01",
+         ",2024-06-10 10:00:03", 0},
+        {"users_reject_id_empty", "", "", "1990-01-01", ",2024-06-10 10:00:04",
+         1},
+        {"users_reject_birthdate_2023_02_29", "", "", "2023-02-29",
+         ",2024-06-10 10:00:05", 0},
         {"users_reject_birthdate_empty", "", "", "", ",2024-06-10 10:00:06", 0},
-        {"users_reject_birthdate_slashes", "", "", "1990/01/01", ",2024-06-10 10:00:07", 0},
-        {"users_reject_birthdate_timestamp", "", "", "1990-01-01 00:00:00", ",2024-06-10 10:00:08", 0},
+        {"users_reject_birthdate_slashes", "", "", "1990/01/01",
+         ",2024-06-10 10:00:07", 0},
+        {"users_reject_birthdate_timestamp", "", "", "1990-01-01 00:00:00",
+         ",2024-06-10 10:00:08", 0},
     };
     uint32_t base = ctx->users_cum[GEN_MONTHS] + 100;
     size_t i;
@@ -574,8 +591,9 @@ static void json_q1_cases(FILE *f, const struct edge_plan *p)
             *fmt_money(amount, row_final(&r->tx)) = '\0';
         fprintf(f, "%s\n    {\"label\": ", sep);
         json_str(f, r->label);
-        fprintf(f, ", \"transaction_id\": \"%s\", \"created_at\": \"%s\", "
-                   "\"final_amount\": \"%s\", \"in_q1\": %s}",
+        fprintf(f,
+                ", \"transaction_id\": \"%s\", \"created_at\": \"%s\", "
+                "\"final_amount\": \"%s\", \"in_q1\": %s}",
                 r->tx.tid, ts, amount, r->expect_q1 ? "true" : "false");
         sep = ",";
     }
@@ -601,9 +619,10 @@ static void json_q2_ties(FILE *f, const struct edge_plan *p)
             *fmt_money2(value, r->tie_value) = '\0';
         else
             *fmt_u64(value, (uint64_t)r->tie_value) = '\0';
-        fprintf(f, "%s\n    {\"label\": \"%s\", \"month\": \"%04d-%02d\", "
-                   "\"file\": \"%s\", \"items\": [%d, %d], \"winner\": \"%s\", "
-                   "\"value\": \"%s\"}",
+        fprintf(f,
+                "%s\n    {\"label\": \"%s\", \"month\": \"%04d-%02d\", "
+                "\"file\": \"%s\", \"items\": [%d, %d], \"winner\": \"%s\", "
+                "\"value\": \"%s\"}",
                 sep, r->label, y, mo,
                 profit ? "q2_most_profitable.csv" : "q2_best_selling.csv", a, b,
                 gen_item_name(a < b ? a : b), value);
@@ -632,8 +651,9 @@ static void json_q4(FILE *f, const struct gen_ctx *ctx)
     fprintf(f, "  \"q4\": {\"tie_store_id\": %d, \"tie_store_name\": ",
             EDGE_TIE_STORE);
     json_str(f, gen_store_name(EDGE_TIE_STORE, ctx->o.quirks));
-    fprintf(f, ", \"tie_users\": [%u, %u, %u, %u], \"purchases\": %lld,\n"
-               "    \"top3\": [",
+    fprintf(f,
+            ", \"tie_users\": [%u, %u, %u, %u], \"purchases\": %lld,\n"
+            "    \"top3\": [",
             EDGE_TIE_UID_FIRST, EDGE_TIE_UID_FIRST + 1, EDGE_TIE_UID_FIRST + 2,
             EDGE_TIE_UID_LAST, (long long)topup_count(p, EDGE_TIE_STORE));
     for (u = EDGE_TIE_UID_FIRST; u < EDGE_TIE_UID_FIRST + 3; u++) {
@@ -645,8 +665,9 @@ static void json_q4(FILE *f, const struct gen_ctx *ctx)
     for (i = 0; i < 2; i++) {
         int store = i ? 6 : 4;
 
-        fprintf(f, "%s\n      {\"user_id\": %u, \"store_id\": %d, "
-                   "\"store_name\": ",
+        fprintf(f,
+                "%s\n      {\"user_id\": %u, \"store_id\": %d, "
+                "\"store_name\": ",
                 i ? "," : "", edge_missing_uid(ctx, i), store);
         json_str(f, gen_store_name(store, ctx->o.quirks));
         fprintf(f, ", \"purchases\": %lld, \"why\": \"%s\"}",
@@ -667,15 +688,17 @@ static void json_rejects(FILE *f, const struct edge_plan *p)
 
         if (r->kind != EK_RAW_TX && r->kind != EK_RAW_ITEM)
             continue;
-        fprintf(f, "%s\n    {\"table\": \"%s\", \"label\": \"%s\", \"row\": ",
-                sep, r->kind == EK_RAW_TX ? "transactions" : "transaction_items",
+        fprintf(f,
+                "%s\n    {\"table\": \"%s\", \"label\": \"%s\", \"row\": ", sep,
+                r->kind == EK_RAW_TX ? "transactions" : "transaction_items",
                 r->label);
         json_str(f, r->raw);
         fputc('}', f);
         sep = ",";
     }
     for (i = 0; i < p->n_users; i++) {
-        fprintf(f, "%s\n    {\"table\": \"users\", \"label\": \"%s\", \"row\": ",
+        fprintf(f,
+                "%s\n    {\"table\": \"users\", \"label\": \"%s\", \"row\": ",
                 sep, p->users[i].label);
         json_str(f, p->users[i].text);
         fputc('}', f);

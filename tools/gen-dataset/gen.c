@@ -210,8 +210,8 @@ static int emit_txn(struct gen_ctx *ctx, struct month *mo,
     else
         gf_line(&mo->tx, line, (size_t)(p - line));
     ctx->rows[GT_TX]++;
-    if (truth_txn(ctx->truth, tx->tid, tx->store, final, tx->uid, mo->y,
-                  mo->mo, tx->sod) != 0) {
+    if (truth_txn(ctx->truth, tx->tid, tx->store, final, tx->uid, mo->y, mo->mo,
+                  tx->sod) != 0) {
         fprintf(stderr, "gen-dataset: out of memory\n");
         return -1;
     }
@@ -330,9 +330,10 @@ static int topup_q4(struct gen_ctx *ctx, struct month *mo, struct edge_row *r)
     uint32_t target, u, k, have;
     struct gen_txn tx = r->tx;
 
-    target = truth_store_max(ctx->truth, r->tx.store,
-                             ctx->users_cum[GEN_MONTHS], EDGE_TIE_UID_FIRST,
-                             EDGE_TIE_UID_LAST) + 1;
+    target =
+        truth_store_max(ctx->truth, r->tx.store, ctx->users_cum[GEN_MONTHS],
+                        EDGE_TIE_UID_FIRST, EDGE_TIE_UID_LAST) +
+        1;
     if (target < EDGE_MIN_TOP)
         target = EDGE_MIN_TOP;
     r->tie_value = target;
@@ -418,8 +419,7 @@ static void natural_txn(struct gen_ctx *ctx, struct month *mo, uint32_t t,
         tx->lines[i].item = 1 + (int)rng_below(r, GEN_ITEMS);
         tx->lines[i].qty = 1 + rng_below(r, 3);
         /* see topup_profit() */
-        if (tx->lines[i].item == 8 && mo->profit_tie &&
-            rng_below(r, 20) == 0)
+        if (tx->lines[i].item == 8 && mo->profit_tie && rng_below(r, 20) == 0)
             tx->lines[i].item = others[rng_below(r, 6)];
     }
     while (mo->reg_pos < mo->n_reg && mo->reg_t[mo->reg_pos] < t)
@@ -438,8 +438,8 @@ static void natural_txn(struct gen_ctx *ctx, struct month *mo, uint32_t t,
         int64_t orig = 0;
 
         for (i = 0; i < tx->nlines; i++)
-            orig += (int64_t)tx->lines[i].qty *
-                    gen_item_price(tx->lines[i].item);
+            orig +=
+                (int64_t)tx->lines[i].qty * gen_item_price(tx->lines[i].item);
         tx->voucher = voucher;
         tx->disc = gen_voucher_discount(voucher, orig);
     }
@@ -460,7 +460,7 @@ static int month_body(struct gen_ctx *ctx, struct month *mo, uint32_t *hist)
         uint32_t s, c;
         uint64_t i;
 
-        memset(hist, 0, GEN_OPEN_SECS * sizeof(*hist));
+        memset(hist, 0, (size_t)GEN_OPEN_SECS * sizeof(*hist));
         for (i = 0; i < nd; i++)
             hist[rng_below(&mo->rng, GEN_OPEN_SECS)]++;
         for (s = 0; s < GEN_OPEN_SECS; s++)
@@ -531,7 +531,7 @@ int gen_run(struct gen_ctx *ctx)
             max_new = ctx->users_new[m];
     ctx->truth = truth_create(ctx->uid_slots);
     ctx->plan = edge_plan_create(ctx);
-    hist = malloc(GEN_OPEN_SECS * sizeof(*hist));
+    hist = malloc((size_t)GEN_OPEN_SECS * sizeof(*hist));
     reg_t = malloc((size_t)max_new * sizeof(*reg_t));
     if (ctx->truth == NULL || ctx->plan == NULL || hist == NULL ||
         reg_t == NULL) {

@@ -34,8 +34,8 @@ static int parse_scale(const char *s, double *out)
 static void summary(const struct gen_ctx *ctx, double secs)
 {
     static const char *const names[GT_COUNT] = {
-        "transactions", "transaction_items", "users", "stores",
-        "menu_items", "payment_methods", "vouchers"};
+        "transactions", "transaction_items", "users",   "stores",
+        "menu_items",   "payment_methods",   "vouchers"};
     uint64_t total = 0;
     int t;
 

@@ -58,8 +58,8 @@ static const struct item_info items[GEN_ITEMS] = {
 
 struct voucher_info {
     const char *code, *type;
-    int value;            /* percent, or fixed amount in units */
-    int from, to;         /* yyyymmdd */
+    int value;    /* percent, or fixed amount in units */
+    int from, to; /* yyyymmdd */
 };
 
 static const struct voucher_info vouchers[] = {
@@ -83,18 +83,18 @@ static const struct voucher_info vouchers[] = {
 #define N_VOUCHERS ((int)(sizeof(vouchers) / sizeof(vouchers[0])))
 
 static const char *const payment_rows[] = {
-    "1,cash,cash", "2,credit_card,card", "3,debit_card,card",
+    "1,cash,cash",   "2,credit_card,card", "3,debit_card,card",
     "4,tng,ewallet", "5,grabpay,ewallet",
 };
 
 /* Malformed rows planted with the edge cases (each one is rejected). */
 static const char *const store_rejects[] = {
-    "11,G Coffee @ Closed Branch",                                 /* 2 fields */
+    "11,G Coffee @ Closed Branch", /* 2 fields */
     "x12,G Coffee @ Nowhere,Jalan 1,50000,Nowhere,Kuala Lumpur,3.1,101.6",
     "13.0,G Coffee @ Float Id,Jalan 2,50000,Float,Kuala Lumpur,3.1,101.6",
 };
 static const char *const menu_rejects[] = {
-    "9,Seasonal Special,coffee,12.0,True",                        /* 5 fields */
+    "9,Seasonal Special,coffee,12.0,True", /* 5 fields */
     "nine,Seasonal Special,coffee,12.0,True,2024-12-01,2024-12-31",
     ",Iced Latte,coffee,9.0,True,2024-06-01,2024-08-31",
 };
@@ -265,8 +265,9 @@ static int write_menu(struct gen_ctx *ctx)
         char *p = st_next(&t);
 
         /* with quirks, Matcha Latte is quoted although it needs no quotes */
-        p += snprintf(p, 200, q && i + 1 == GEN_ITEMS ? "%d,\"%s\",%s,%s,False,,"
-                                                     : "%d,%s,%s,%s,False,,",
+        p += snprintf(p, 200,
+                      q && i + 1 == GEN_ITEMS ? "%d,\"%s\",%s,%s,False,,"
+                                              : "%d,%s,%s,%s,False,,",
                       i + 1, it->name, it->category, it->price);
         st_end(&t, p);
         ctx->rows[GT_MENU]++;
@@ -311,8 +312,8 @@ bool gen_crlf(int table, int m, bool quirks)
 int gen_file_name(int table, int m, char *out, size_t outsz)
 {
     static const char *const dirs[GT_COUNT] = {
-        "transactions", "transaction_items", "users", "stores",
-        "menu_items", "payment_methods", "vouchers"};
+        "transactions", "transaction_items", "users",   "stores",
+        "menu_items",   "payment_methods",   "vouchers"};
     int y, mo, n;
 
     if (table < 0 || table >= GT_COUNT)

@@ -73,8 +73,8 @@ void truth_birthdate(const struct truth *t, uint32_t uid, char out[11])
 
     out[0] = '\0';
     if (b)
-        *fmt_date(out, (int)(b / 10000), (int)(b / 100 % 100),
-                  (int)(b % 100)) = '\0';
+        *fmt_date(out, (int)(b / 10000), (int)(b / 100 % 100), (int)(b % 100)) =
+            '\0';
 }
 
 uint32_t truth_purchases(const struct truth *t, uint32_t uid, int store)
@@ -114,7 +114,8 @@ int truth_txn(struct truth *t, const char *tid, int store, int64_t final,
     if (!in_years(y))
         return 0;
     if (uid != 0 && uid < t->uid_slots) {
-        uint16_t *c = &t->counts[(size_t)uid * GEN_STORES + (size_t)(store - 1)];
+        uint16_t *c =
+            &t->counts[(size_t)uid * GEN_STORES + (size_t)(store - 1)];
 
         if (*c < UINT16_MAX)
             (*c)++;
@@ -237,7 +238,8 @@ static int best_item(const struct truth *t, int m, bool by_sub)
 
 static int write_q2(const struct truth *t, const char *dir, bool by_sub)
 {
-    const char *name = by_sub ? "q2_most_profitable.csv" : "q2_best_selling.csv";
+    const char *name =
+        by_sub ? "q2_most_profitable.csv" : "q2_best_selling.csv";
     FILE *f = open_out(dir, name,
                        by_sub ? "year_month_created_at,item_name,profit_sum"
                               : "year_month_created_at,item_name,sellings_qty");
@@ -299,7 +301,7 @@ static int write_q3(const struct truth *t, const char *dir, bool quirks)
 
             if (!t->half_seen[h][s])
                 continue;
-            p = fmt_u64(line, (uint64_t)(2024 + h / 2));
+            p = fmt_u64(line, (uint64_t)2024 + (uint64_t)(h / 2));
             p = fmt_str(p, h % 2 ? "-H2," : "-H1,");
             p = fmt_csv_text(p, gen_store_name(s, quirks));
             *p++ = ',';

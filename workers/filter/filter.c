@@ -20,8 +20,8 @@ struct val {
 
 struct filter {
     struct plan plan;
-    int nshards[64];               /* per route */
-    struct filter_buf *bufs[64];   /* per route: nshards buffers */
+    int nshards[64];             /* per route */
+    struct filter_buf *bufs[64]; /* per route: nshards buffers */
     struct csvrows rows;
     enum plan_table table;
     unsigned session_shard;
@@ -34,7 +34,8 @@ static int route_shards(const struct plan *p, const struct route *r)
     return p->replicas[r->dest];
 }
 
-bool filter_route_targets(const struct route *r, unsigned s, unsigned session_shard)
+bool filter_route_targets(const struct route *r, unsigned s,
+                          unsigned session_shard)
 {
     return r->shard_proj[0] >= 0 || s == session_shard;
 }
@@ -100,7 +101,8 @@ void filter_destroy(struct filter *f)
     free(f);
 }
 
-const struct filter_buf *filter_output(const struct filter *f, int r, unsigned s)
+const struct filter_buf *filter_output(const struct filter *f, int r,
+                                       unsigned s)
 {
     return &f->bufs[r][s];
 }
@@ -118,12 +120,23 @@ static bool validate(const struct table_schema *sc, const struct csvrow *row,
         bool ok = true;
 
         switch (sc->types[c]) {
-        case COL_ANY: break;
-        case COL_INT: ok = field_int(s, n, &v[c].i); break;
-        case COL_DEC: ok = field_dec(s, n, &v[c].i); break;
-        case COL_TS: ok = field_ts(s, n, &v[c].ts); break;
-        case COL_USER: ok = field_user_id(s, n, &v[c].i); break;
-        case COL_DATE: ok = field_date(s, n); break;
+        case COL_ANY:
+            break;
+        case COL_INT:
+            ok = field_int(s, n, &v[c].i);
+            break;
+        case COL_DEC:
+            ok = field_dec(s, n, &v[c].i);
+            break;
+        case COL_TS:
+            ok = field_ts(s, n, &v[c].ts);
+            break;
+        case COL_USER:
+            ok = field_user_id(s, n, &v[c].i);
+            break;
+        case COL_DATE:
+            ok = field_date(s, n);
+            break;
         }
         if (!ok)
             return false;
@@ -141,12 +154,18 @@ static bool eval(const struct route *r, const struct val *v)
         bool ok = false;
 
         switch (p->kind) {
-        case PRED_YEAR_IN: ok = x->ts.year >= p->a && x->ts.year <= p->b; break;
+        case PRED_YEAR_IN:
+            ok = x->ts.year >= p->a && x->ts.year <= p->b;
+            break;
         case PRED_TIME_BETWEEN:
             ok = x->ts.sec_of_day >= p->a && x->ts.sec_of_day <= p->b;
             break;
-        case PRED_DEC_GE: ok = x->i >= p->a; break;
-        case PRED_PRESENT: ok = x->i >= 0; break;
+        case PRED_DEC_GE:
+            ok = x->i >= p->a;
+            break;
+        case PRED_PRESENT:
+            ok = x->i >= 0;
+            break;
         }
         if (!ok)
             return false;
@@ -176,10 +195,13 @@ static int reserve(struct filter_buf *b, size_t more)
 static int64_t proj_value(const struct proj *p, const struct val *v)
 {
     switch (p->kind) {
-    case PROJ_YM: return (int64_t)v[p->col].ts.year * 100 + v[p->col].ts.month;
+    case PROJ_YM:
+        return (int64_t)v[p->col].ts.year * 100 + v[p->col].ts.month;
     case PROJ_YH:
-        return (int64_t)v[p->col].ts.year * 10 + (v[p->col].ts.month <= 6 ? 1 : 2);
-    default: return v[p->col].i;
+        return (int64_t)v[p->col].ts.year * 10 +
+               (v[p->col].ts.month <= 6 ? 1 : 2);
+    default:
+        return v[p->col].i;
     }
 }
 
@@ -192,7 +214,8 @@ static unsigned pick_shard(const struct filter *f, int ri, const struct val *v)
         return f->session_shard;
     key = (uint64_t)proj_value(&r->proj[r->shard_proj[0]], v);
     if (r->shard_proj[1] >= 0)
-        key = key * 1000003u + (uint64_t)proj_value(&r->proj[r->shard_proj[1]], v);
+        key = key * 1000003u +
+              (uint64_t)proj_value(&r->proj[r->shard_proj[1]], v);
     return plan_shard_u64(key, f->nshards[ri]);
 }
 

@@ -20,7 +20,14 @@
 #include <stdint.h>
 
 /* How a column is validated (QUERIES.md reject rules). */
-enum col_type { COL_ANY, COL_INT, COL_DEC, COL_TS, COL_USER, COL_DATE };
+enum col_type {
+    COL_ANY,
+    COL_INT,
+    COL_DEC,
+    COL_TS,
+    COL_USER,
+    COL_DATE
+};
 
 struct table_schema {
     enum plan_table table;
@@ -98,13 +105,15 @@ int filter_batch(struct filter *f, enum plan_table t, const void *buf,
 
 /* The buffer of route r for shard s after the last filter_batch (empty
  * when the route did not apply to that table). */
-const struct filter_buf *filter_output(const struct filter *f, int r, unsigned s);
+const struct filter_buf *filter_output(const struct filter *f, int r,
+                                       unsigned s);
 
 /* Whether route r sends to shard s of its stage for a session whose sink
  * shard is session_shard: every shard for a route sharded by key, only the
  * session's shard for one sharded by session. Each input batch yields one
  * output message (maybe empty) per target: what the filter emits is then a
  * function of its inputs alone, so a replica that restarts knows it. */
-bool filter_route_targets(const struct route *r, unsigned s, unsigned session_shard);
+bool filter_route_targets(const struct route *r, unsigned s,
+                          unsigned session_shard);
 
 #endif

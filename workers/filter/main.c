@@ -36,7 +36,8 @@ static int f_on_batch(void *ctx, void *st, struct worker_sess *ws,
     struct filter *f = ctx;
     const struct plan *p = worker_plan(worker_sess_worker(ws));
     int t = plan_table_by_name(m->stream);
-    unsigned sshard = plan_shard_session(worker_sess_id(ws), p->replicas[PLAN_SINK]);
+    unsigned sshard =
+        plan_shard_session(worker_sess_id(ws), p->replicas[PLAN_SINK]);
     int64_t rejected = 0;
     int r, s, rc;
 
@@ -46,7 +47,8 @@ static int f_on_batch(void *ctx, void *st, struct worker_sess *ws,
                  worker_sess_id(ws));
         return 0;
     }
-    rc = filter_batch(f, (enum plan_table)t, m->body, m->len, sshard, &rejected);
+    rc =
+        filter_batch(f, (enum plan_table)t, m->body, m->len, sshard, &rejected);
     if (rc != 0)
         return rc;
     worker_reject(ws, (enum plan_table)t, rejected);
@@ -75,7 +77,8 @@ static int f_on_batch(void *ctx, void *st, struct worker_sess *ws,
 static int f_on_finish(void *ctx, void *st, struct worker_sess *ws)
 {
     const struct plan *p = worker_plan(worker_sess_worker(ws));
-    unsigned sshard = plan_shard_session(worker_sess_id(ws), p->replicas[PLAN_SINK]);
+    unsigned sshard =
+        plan_shard_session(worker_sess_id(ws), p->replicas[PLAN_SINK]);
     int r, s, rc;
 
     (void)ctx;
@@ -92,7 +95,8 @@ static int f_on_finish(void *ctx, void *st, struct worker_sess *ws)
         }
         for (s = 0; s < p->replicas[rt->dest]; s++)
             if (filter_route_targets(rt, (unsigned)s, sshard) &&
-                (rc = worker_declare_flow(ws, rt->dest, (unsigned)s, table, n)) != 0)
+                (rc = worker_declare_flow(ws, rt->dest, (unsigned)s, table,
+                                          n)) != 0)
                 return rc;
     }
     return 0;

@@ -22,7 +22,7 @@
 
 struct agg {
     const struct agg_spec *spec;
-    int stride; /* int64 values per group */
+    int stride;                       /* int64 values per group */
     struct i64map dict[AGG_MAX_KEYS]; /* key value -> dense id (nkeys > 1) */
     struct i64map groups;             /* composite key -> group index */
     struct vbuf rec;                  /* groups' keys and measures */
@@ -64,7 +64,8 @@ bool agg_spec_valid(const struct agg_spec *s)
         if (!col_ok(s->keys[i], s->ncols))
             return false;
     for (i = 0; i < s->nmeasures; i++)
-        if (s->measures[i].fn == AGG_SUM && !col_ok(s->measures[i].col, s->ncols))
+        if (s->measures[i].fn == AGG_SUM &&
+            !col_ok(s->measures[i].col, s->ncols))
             return false;
     if (s->emit != AGG_EMIT_TOPK)
         return true;
@@ -255,7 +256,8 @@ int agg_feed(struct agg *a, const char *stream, const void *body, size_t len,
 
     if (rows_stream_is(stream, a->spec->stream))
         feed = feed_group;
-    else if (a->spec->lookup.stream && rows_stream_is(stream, a->spec->lookup.stream))
+    else if (a->spec->lookup.stream &&
+             rows_stream_is(stream, a->spec->lookup.stream))
         feed = feed_lookup;
     rows_iter_init(&it, body, len);
     while (rows_next(&it, &line)) {
@@ -369,7 +371,8 @@ int agg_emit(const struct agg *a, struct chunker *out)
             idx[i] = (uint32_t)i;
         rc = emit_sorted(a, idx, &o, -1, out);
     }
-    for (r = 0; s->emit == AGG_EMIT_TOPK && rc == 0 && r < s->topk.nranks; r++) {
+    for (r = 0; s->emit == AGG_EMIT_TOPK && rc == 0 && r < s->topk.nranks;
+         r++) {
         for (i = 0; i < a->ngroups; i++)
             idx[i] = (uint32_t)i;
         o.meas = s->topk.rank[r];

@@ -55,7 +55,10 @@ struct agg_lookup {
     int join_key;
 };
 
-enum agg_emit { AGG_EMIT_ALL, AGG_EMIT_TOPK };
+enum agg_emit {
+    AGG_EMIT_ALL,
+    AGG_EMIT_TOPK
+};
 
 struct agg_topk {
     int part_key; /* index into keys: the partition column */

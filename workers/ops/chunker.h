@@ -28,7 +28,7 @@ struct chunker {
     size_t limit;
     int64_t index; /* next chunk number == chunks sent so far */
     chunker_fn fn;
-    void *arg;     /* borrowed, passed to fn */
+    void *arg; /* borrowed, passed to fn */
 };
 
 void chunker_init(struct chunker *c, size_t limit, chunker_fn fn, void *arg);

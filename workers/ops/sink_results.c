@@ -57,7 +57,9 @@ const struct sink_result sink_results[] = {
         .group = {{SK_INT, 0, false}, {SK_INT, 1, false}},
         .sum_v = 2,
         .order = {{SK_INT, 0, false}, {SK_STORE, 1, false}, {SK_INT, 1, false}},
-        .cols = {{SK_HALF, 0, false}, {SK_STORE, 1, false}, {SK_MONEY2, 2, false}},
+        .cols = {{SK_HALF, 0, false},
+                 {SK_STORE, 1, false},
+                 {SK_MONEY2, 2, false}},
     },
     {
         .file = CS_Q4_CSV,
@@ -68,7 +70,9 @@ const struct sink_result sink_results[] = {
         .group = {{SK_INT, 1, false}},
         .k = 3,
         .rank = {{SK_INT, 3, true}, {SK_INT, 2, false}},
-        .order = {{SK_STORE, 1, false}, {SK_INT, 3, true}, {SK_INT, 2, false},
+        .order = {{SK_STORE, 1, false},
+                  {SK_INT, 3, true},
+                  {SK_INT, 2, false},
                   {SK_INT, 1, false}},
         .cols = {{SK_STORE, 1, false}, {SK_TEXT, 0, false}, {SK_INT, 3, false}},
     },
@@ -104,7 +108,8 @@ static struct rows_span key_text(const struct sink *s, const struct sink_key *k,
 {
     if (k->kind == SK_TEXT)
         return sink_text(s, r);
-    return sink_name(s, k->kind == SK_STORE ? SINK_NAMES_STORES : SINK_NAMES_ITEMS,
+    return sink_name(s,
+                     k->kind == SK_STORE ? SINK_NAMES_STORES : SINK_NAMES_ITEMS,
                      r->v[k->v]);
 }
 
@@ -114,7 +119,8 @@ static int keys_cmp(const struct sink *s, const struct sink_key *k,
     int i, c;
 
     for (i = 0; i < SINK_MAX_KEYS && k[i].kind != SK_END; i++) {
-        if (k[i].kind == SK_TEXT || k[i].kind == SK_STORE || k[i].kind == SK_ITEM)
+        if (k[i].kind == SK_TEXT || k[i].kind == SK_STORE ||
+            k[i].kind == SK_ITEM)
             c = span_cmp(key_text(s, &k[i], a), key_text(s, &k[i], b));
         else
             c = (a->v[k[i].v] > b->v[k[i].v]) - (a->v[k[i].v] < b->v[k[i].v]);
@@ -239,7 +245,8 @@ static int print(const struct view *v, const struct sink_result *r,
     for (i = 0; rc == 0 && i < m; i++) {
         const struct sink_rec *rec = &v->recs[idx[i]];
 
-        for (j = 0; rc == 0 && j < SINK_MAX_KEYS && r->cols[j].kind != SK_END; j++) {
+        for (j = 0; rc == 0 && j < SINK_MAX_KEYS && r->cols[j].kind != SK_END;
+             j++) {
             if (j > 0)
                 rc = chunker_put(c, ",", 1);
             rc = rc ? rc : put_col(c, v->s, &r->cols[j], rec);
@@ -257,8 +264,8 @@ static int chunk_out(void *arg, int64_t index, const void *body, size_t len)
 }
 
 /* The indexes of the source records that pass the tag filter. */
-static size_t select_recs(const struct sink_result *r, const struct sink_rec *recs,
-                          size_t n, uint32_t *idx)
+static size_t select_recs(const struct sink_result *r,
+                          const struct sink_rec *recs, size_t n, uint32_t *idx)
 {
     size_t i, m = 0;
 

@@ -45,7 +45,11 @@ struct sink_key {
     bool desc; /* orderings only */
 };
 
-enum sink_merge { SINK_MERGE_NONE, SINK_MERGE_SUM, SINK_MERGE_TOP };
+enum sink_merge {
+    SINK_MERGE_NONE,
+    SINK_MERGE_SUM,
+    SINK_MERGE_TOP
+};
 
 struct sink_result {
     const char *file;

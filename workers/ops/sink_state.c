@@ -14,8 +14,8 @@
  * next v[], 'T' the text (at most one per row). */
 static const struct sink_input {
     const char *stream;
-    bool names;  /* id,NAME row of a names table */
-    int target;  /* enum sink_src, or enum sink_names when names */
+    bool names; /* id,NAME row of a names table */
+    int target; /* enum sink_src, or enum sink_names when names */
     const char *cols;
 } inputs[] = {
     {"transactions", false, SINK_SRC_Q1, "TI"},
@@ -177,7 +177,7 @@ int sink_feed(struct sink *s, const char *stream, const void *body, size_t len,
             in = &inputs[i];
     rows_iter_init(&it, body, len);
     while (rows_next(&it, &line)) {
-        rc = in == NULL ? 1
+        rc = in == NULL  ? 1
              : in->names ? feed_name(s, in, line)
                          : feed_record(s, in, line);
         if (rc < 0)

@@ -25,8 +25,18 @@
 #define SINK_NV 5
 #define SINK_NAME_MAX 65535 /* longest name in bytes */
 
-enum sink_src { SINK_SRC_Q1, SINK_SRC_Q2, SINK_SRC_Q3, SINK_SRC_Q4, SINK_NSRC };
-enum sink_names { SINK_NAMES_STORES, SINK_NAMES_ITEMS, SINK_NNAMES };
+enum sink_src {
+    SINK_SRC_Q1,
+    SINK_SRC_Q2,
+    SINK_SRC_Q3,
+    SINK_SRC_Q4,
+    SINK_NSRC
+};
+enum sink_names {
+    SINK_NAMES_STORES,
+    SINK_NAMES_ITEMS,
+    SINK_NNAMES
+};
 
 struct sink_rec {
     int64_t v[SINK_NV];

@@ -111,7 +111,8 @@ static int replay_input(struct replay *r, const uint8_t *rec, size_t len)
         return CS_ERR_NOMEM; /* the name fits: checked above */
     if (idset_add(&r->ws->streams[si].ids, m.seq) != 1)
         return 0; /* logged twice (a copy applied before a crash): once */
-    if (rejected > 0 && wsess_add_rej(&r->ws->streams[si], m.seq, rejected) != 0)
+    if (rejected > 0 &&
+        wsess_add_rej(&r->ws->streams[si], m.seq, rejected) != 0)
         return CS_ERR_NOMEM;
     r->ws->in_msgs++;
     r->ws->in_bytes += (int64_t)m.len;
@@ -158,7 +159,8 @@ static int replay_session(void *arg, const char *name)
         log_error("replay session=%s skipped %llu records that do not apply",
                   name, (unsigned long long)r.bad);
     log_info("replayed session=%s records=%llu applied=%llu bytes=%llu "
-             "truncated=%llu", name, (unsigned long long)st.records,
+             "truncated=%llu",
+             name, (unsigned long long)st.records,
              (unsigned long long)r.applied, (unsigned long long)st.bytes,
              (unsigned long long)st.truncated);
     return 0;

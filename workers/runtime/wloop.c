@@ -41,7 +41,8 @@ static int apply(struct worker *w, struct pending_ack *p,
 {
     struct worker_sess *ws = p->ws;
     struct wstream *s = &ws->streams[p->stream];
-    struct worker_msg m = {d->queue, d->meta.stream, d->meta.seq, d->body, d->len};
+    struct worker_msg m = {d->queue, d->meta.stream, d->meta.seq, d->body,
+                           d->len};
     int64_t t0 = clock_mono_ns();
     int rc;
 

@@ -32,27 +32,31 @@ static int parse_config(struct worker_cfg *c, int argc, char **argv,
                         const char *prog)
 {
     struct cfg_opt opts[] = {
-        {"AMQP_URL", "amqp-url", CFG_STR, MW_DEFAULT_URL,
-         0, 0, true, "broker URL", &c->url},
+        {"AMQP_URL", "amqp-url", CFG_STR, MW_DEFAULT_URL, 0, 0, true,
+         "broker URL", &c->url},
         {"CS_REPLICAS", "replicas", CFG_STR, "", 0, 0, false,
          "replica counts of every stage, e.g. filter=3,agg-q2=2,sink=2",
          &c->replicas},
         {"CS_STAGE", "stage", CFG_STR, "", 0, 0, false,
-         "which stage this process runs (default: the binary's first)", &c->stage},
+         "which stage this process runs (default: the binary's first)",
+         &c->stage},
         {"CS_REPLICA_ID", "replica", CFG_STR, "0", 0, 0, false,
          "this replica's index 0..N-1 (N from CS_REPLICAS), or 'auto': claim "
          "the first free index (identical replicas, e.g. compose)",
          &c->replica},
         {"WORKER_PREFETCH", "prefetch", CFG_INT, "64", 1, 4096, false,
-         "unacked deliveries the broker may push to this replica", &c->prefetch},
+         "unacked deliveries the broker may push to this replica",
+         &c->prefetch},
         {"WORKER_ACK_BATCH", "ack-batch", CFG_INT, "32", 1, WORKER_MAX_PENDING,
          false, "inputs handled before their outputs are confirmed and acked",
          &c->ack_batch},
         {"AMQP_HEARTBEAT", "heartbeat", CFG_INT, "10", 1, 600, false,
          "AMQP heartbeat in seconds", &c->heartbeat},
         {"WORKER_CLAIM_TIMEOUT_S", "claim-timeout", CFG_INT, "60", 0, 3600,
-         false, "how long to wait for a replica index held by a process the "
-         "broker has not yet seen die", &c->claim_s},
+         false,
+         "how long to wait for a replica index held by a process the "
+         "broker has not yet seen die",
+         &c->claim_s},
         STATE_CFG_OPTS(&c->state_dir, &c->fsync),
     };
     char usage[128];
@@ -87,8 +91,8 @@ static int setup_topology(struct worker *w)
     char key[PLAN_NAME_MAX];
     int s, i, rc;
 
-    rc = topo_declare_replica_control(w->conn, w->stage, w->replica, w->ctl_queue,
-                                      sizeof(w->ctl_queue));
+    rc = topo_declare_replica_control(w->conn, w->stage, w->replica,
+                                      w->ctl_queue, sizeof(w->ctl_queue));
     if (rc == 0)
         rc = topo_declare_stage(w->conn, &w->plan, w->stage);
     for (s = 0; rc == 0 && s < PLAN_NSTAGES; s++)
@@ -122,8 +126,8 @@ static int start_consuming(struct worker *w)
 static void set_replica(struct worker *w, int replica)
 {
     w->replica = replica;
-    snprintf(w->producer, sizeof(w->producer), "%s-%d", plan_stage_name(w->stage),
-             replica);
+    snprintf(w->producer, sizeof(w->producer), "%s-%d",
+             plan_stage_name(w->stage), replica);
     hb_rename(w->hb, w->producer);
 }
 
@@ -149,13 +153,15 @@ static int claim_once(struct worker *w, int want)
     char q[PLAN_NAME_MAX + 16];
     int i, rc;
 
-    for (i = want < 0 ? 0 : want; i < (want < 0 ? w->plan.replicas[w->stage] : want + 1);
-         i++) {
-        snprintf(q, sizeof(q), "replica-lock.%s.%d", plan_stage_name(w->stage), i);
+    for (i = want < 0 ? 0 : want;
+         i < (want < 0 ? w->plan.replicas[w->stage] : want + 1); i++) {
+        snprintf(q, sizeof(q), "replica-lock.%s.%d", plan_stage_name(w->stage),
+                 i);
         rc = mw_declare_queue(w->conn, q, MW_QUEUE_EXCLUSIVE, NULL, 0);
         if (rc == 0) {
             set_replica(w, i);
-            log_info("claimed replica=%d of stage=%s", i, plan_stage_name(w->stage));
+            log_info("claimed replica=%d of stage=%s", i,
+                     plan_stage_name(w->stage));
             return 0;
         }
         if (rc != MW_ERR_PROTOCOL)
@@ -176,8 +182,9 @@ static int claim_replica(struct worker *w, int want, long claim_s)
            !sig_stop_requested()) {
         if (waited++ == 0)
             log_warn("replica index of %s %s is held by another process: "
-                     "waiting up to %ld s for it", plan_stage_name(w->stage),
-                     want < 0 ? "(any)" : "", claim_s);
+                     "waiting up to %ld s for it",
+                     plan_stage_name(w->stage), want < 0 ? "(any)" : "",
+                     claim_s);
         hb_tick(w->hb);
         sleep_ms(250);
     }
@@ -201,7 +208,8 @@ static int recover(struct worker *w)
 
     if (!w->stateful)
         return 0;
-    snprintf(name, sizeof(name), "%s-%d", plan_stage_name(w->stage), w->replica);
+    snprintf(name, sizeof(name), "%s-%d", plan_stage_name(w->stage),
+             w->replica);
     w->dir = state_open(w->state_root, name, w->fsync);
     if (w->dir == NULL)
         return CS_ERR_STATE_DIR; /* state_open logged why */
@@ -259,10 +267,12 @@ static int parse_replica(const struct worker_cfg *c, const struct plan *p,
     if (strcmp(c->replica, "auto") == 0)
         return -1;
     v = strtol(c->replica, &end, 10);
-    if (c->replica[0] == '\0' || *end != '\0' || v < 0 || v >= p->replicas[stage]) {
-        fprintf(stderr, "error: CS_REPLICA_ID '%s' is not 'auto' or an index "
-                "below the %d replicas of %s\n", c->replica, p->replicas[stage],
-                plan_stage_name(stage));
+    if (c->replica[0] == '\0' || *end != '\0' || v < 0 ||
+        v >= p->replicas[stage]) {
+        fprintf(stderr,
+                "error: CS_REPLICA_ID '%s' is not 'auto' or an index "
+                "below the %d replicas of %s\n",
+                c->replica, p->replicas[stage], plan_stage_name(stage));
         return -2;
     }
     return (int)v;
@@ -331,7 +341,8 @@ int worker_main(int argc, char **argv, const struct worker_ops *const *ops,
         return rc == CFG_HELP ? 0 : 2;
     op = pick_ops(ops, nops, c.stage);
     if (op == NULL) {
-        fprintf(stderr, "error: CS_STAGE '%s' is not a stage of this binary\n", c.stage);
+        fprintf(stderr, "error: CS_STAGE '%s' is not a stage of this binary\n",
+                c.stage);
         return 2;
     }
     log_init(plan_stage_name(op->stage));
@@ -403,12 +414,14 @@ static struct wout *out_flow(struct worker_sess *ws, enum plan_stage_id dest,
 
     for (i = 0; i < ws->nouts; i++) {
         o = &ws->outs[i];
-        if (o->dest == dest && o->shard == shard && strcmp(o->stream, stream) == 0)
+        if (o->dest == dest && o->shard == shard &&
+            strcmp(o->stream, stream) == 0)
             return o;
     }
     if (strlen(stream) >= sizeof(o->stream))
         return NULL;
-    if (grow_array((void **)&ws->outs, &ws->ocap, ws->nouts + 1, sizeof(*o), 8) != 0)
+    if (grow_array((void **)&ws->outs, &ws->ocap, ws->nouts + 1, sizeof(*o),
+                   8) != 0)
         return NULL;
     o = &ws->outs[ws->nouts++];
     memset(o, 0, sizeof(*o));

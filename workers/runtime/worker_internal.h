@@ -29,9 +29,10 @@ struct wrej {
  * since their last report (a delta). */
 struct wstream {
     char name[WORKER_STREAM_MAX];
-    int input;         /* index into w->inputs */
-    struct idset ids;  /* stateful: applied; stateless: unreported */
-    struct wrej *rej;  /* rejected rows per id (stateful: all; stateless: unreported) */
+    int input;        /* index into w->inputs */
+    struct idset ids; /* stateful: applied; stateless: unreported */
+    struct wrej
+        *rej; /* rejected rows per id (stateful: all; stateless: unreported) */
     size_t nrej, rejcap;
 };
 
@@ -48,17 +49,17 @@ struct worker_sess {
     char id[CTL_ID_MAX];
     void *st;
     bool draining;
-    bool dirty;        /* ids committed since the last report */
+    bool dirty; /* ids committed since the last report */
     struct wstream *streams;
     size_t nstreams, scap;
     struct wout *outs; /* stateful: emitted; any: declared by the kind */
     size_t nouts, ocap;
-    struct wal *log;   /* stateful: this session's log, opened on first use */
+    struct wal *log; /* stateful: this session's log, opened on first use */
     const struct ctl_msg *finish; /* valid inside on_finish only */
     int64_t in_msgs, in_bytes, out_msgs, out_bytes;
-    int64_t busy_ns;   /* time spent in the kind's handlers */
-    int64_t first_ns;  /* monotonic time of the first input */
-    char reply_to[64]; /* from finish */
+    int64_t busy_ns;                   /* time spent in the kind's handlers */
+    int64_t first_ns;                  /* monotonic time of the first input */
+    char reply_to[64];                 /* from finish */
     int64_t up_rejected[PLAN_NTABLES]; /* from finish, for the end message */
 };
 
@@ -67,8 +68,8 @@ struct pending_ack {
     struct worker_sess *ws; /* NULL: nothing to record (dropped message) */
     int stream;             /* index into ws->streams */
     int64_t seq;
-    int64_t rejected;       /* rows of this input rejected by the kind */
-    bool fresh;             /* applied now (not a duplicate) */
+    int64_t rejected; /* rows of this input rejected by the kind */
+    bool fresh;       /* applied now (not a duplicate) */
 };
 
 struct worker {
@@ -77,7 +78,7 @@ struct worker {
     struct plan plan;
     enum plan_stage_id stage;
     int replica;
-    bool stateful;           /* sharded stages: state, log, duplicate filter */
+    bool stateful; /* sharded stages: state, log, duplicate filter */
     char producer[48];
     struct mw_conn *conn;
     char ctl_queue[128];
@@ -85,14 +86,14 @@ struct worker {
     int ninputs;
     struct worker_sess *sessions;
     struct tombs *tombs;
-    struct wal_dir *dir;     /* stateful: the state directory */
+    struct wal_dir *dir; /* stateful: the state directory */
     const char *state_root, *fsync;
     struct pending_ack *pending;
     int npending;
     struct pending_ack *cur; /* the input being handled (worker_reject) */
     int ack_batch;
-    bool replaying;          /* stateful start-up: inputs come from the log */
-    bool reports_sent;       /* a report went out since the last commit */
+    bool replaying;    /* stateful start-up: inputs come from the log */
+    bool reports_sent; /* a report went out since the last commit */
     bool stop;
     int64_t started_wall_ms; /* shutdowns published before this are stale */
     struct ctl_msg *out;     /* scratch for control messages (80 KiB) */

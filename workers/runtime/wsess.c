@@ -35,7 +35,8 @@ static void tombstone(struct worker *w, const char *id)
     int rc = tombs_add(w->tombs, id);
 
     if (rc != 0)
-        log_error("tombstone of session=%s not persisted: %s", id, cs_strerror(rc));
+        log_error("tombstone of session=%s not persisted: %s", id,
+                  cs_strerror(rc));
 }
 
 struct worker_sess *wsess_get(struct worker *w, const char *id, bool create)
@@ -114,7 +115,8 @@ int wsess_stream(struct worker_sess *ws, const char *name, int input)
             return (int)i;
     if (strlen(name) >= sizeof(s->name))
         return -1;
-    if (grow_array((void **)&ws->streams, &ws->scap, ws->nstreams + 1, sizeof(*s), 4) != 0)
+    if (grow_array((void **)&ws->streams, &ws->scap, ws->nstreams + 1,
+                   sizeof(*s), 4) != 0)
         return -1;
     s = &ws->streams[ws->nstreams];
     memset(s, 0, sizeof(*s));
@@ -126,7 +128,8 @@ int wsess_stream(struct worker_sess *ws, const char *name, int input)
 
 int wsess_add_rej(struct wstream *s, int64_t seq, int64_t n)
 {
-    if (grow_array((void **)&s->rej, &s->rejcap, s->nrej + 1, sizeof(*s->rej), 8) != 0)
+    if (grow_array((void **)&s->rej, &s->rejcap, s->nrej + 1, sizeof(*s->rej),
+                   8) != 0)
         return CS_ERR_NOMEM;
     s->rej[s->nrej].seq = seq;
     s->rej[s->nrej].n = n;
@@ -156,7 +159,8 @@ static int report_cut(struct worker *w, struct worker_sess *ws,
         w->reports_sent = true;
     }
     base_msg(w, w->out, CTL_REPORT, ws->id);
-    if (rc == 0 && s && ctl_begin_flow(w->out, w->inputs[s->input], s->name) < 0)
+    if (rc == 0 && s &&
+        ctl_begin_flow(w->out, w->inputs[s->input], s->name) < 0)
         rc = CS_ERR_WK_BAD_CONTROL;
     return rc;
 }
@@ -287,12 +291,14 @@ static int add_outs(struct worker *w, struct worker_sess *ws, struct ctl_msg *m)
 
 static void log_finished(const struct worker *w, const struct worker_sess *ws)
 {
-    log_info("finished session=%s stage=%s replica=%d in_msgs=%lld in_bytes=%lld "
-             "out_msgs=%lld out_bytes=%lld busy_ms=%lld span_ms=%lld",
-             ws->id, plan_stage_name(w->stage), w->replica, (long long)ws->in_msgs,
-             (long long)ws->in_bytes, (long long)ws->out_msgs,
-             (long long)ws->out_bytes, (long long)(ws->busy_ns / 1000000),
-             (long long)(ws->first_ns ? (clock_mono_ns() - ws->first_ns) / 1000000 : 0));
+    log_info(
+        "finished session=%s stage=%s replica=%d in_msgs=%lld in_bytes=%lld "
+        "out_msgs=%lld out_bytes=%lld busy_ms=%lld span_ms=%lld",
+        ws->id, plan_stage_name(w->stage), w->replica, (long long)ws->in_msgs,
+        (long long)ws->in_bytes, (long long)ws->out_msgs,
+        (long long)ws->out_bytes, (long long)(ws->busy_ns / 1000000),
+        (long long)(ws->first_ns ? (clock_mono_ns() - ws->first_ns) / 1000000
+                                 : 0));
 }
 
 static int on_finish(struct worker *w, const struct ctl_msg *in)
@@ -305,7 +311,8 @@ static int on_finish(struct worker *w, const struct ctl_msg *in)
         return wsess_tombstoned(w, in->session) ? 0 : MW_ERR_NOMEM;
     snprintf(ws->reply_to, sizeof(ws->reply_to), "%s", in->reply_to);
     for (i = 0; i < PLAN_NTABLES; i++)
-        ws->up_rejected[i] = ctl_get_rejected(in, plan_table_name((enum plan_table)i));
+        ws->up_rejected[i] =
+            ctl_get_rejected(in, plan_table_name((enum plan_table)i));
     t0 = clock_mono_ns();
     ws->finish = in;
     rc = w->ops->on_finish(w->ctx, ws->st, ws);
@@ -318,7 +325,8 @@ static int on_finish(struct worker *w, const struct ctl_msg *in)
          * their producers): their gateway's queue is gone, and so is the
          * session's client. */
         log_warn("results of session=%s could not be routed to gateway %s: "
-                 "dropped", ws->id, ws->reply_to);
+                 "dropped",
+                 ws->id, ws->reply_to);
         rc = 0;
     }
     FAULT_POINT("worker.after_emit_before_done");
@@ -369,8 +377,9 @@ static void on_shutdown(struct worker *w, const struct ctl_msg *in)
     /* Control queues are durable: a shutdown sent while this replica was
      * down belongs to an earlier run. */
     if (in->ts_ms > 0 && in->ts_ms < w->started_wall_ms) {
-        log_info("shutdown from before this replica started ignored age_ms=%lld",
-                 (long long)(w->started_wall_ms - in->ts_ms));
+        log_info(
+            "shutdown from before this replica started ignored age_ms=%lld",
+            (long long)(w->started_wall_ms - in->ts_ms));
         return;
     }
     log_info("shutdown received");
@@ -389,10 +398,18 @@ int wsess_handle_ctl(struct worker *w, const uint8_t *body, size_t len)
         goto out;
     }
     switch (m->type) {
-    case CTL_DRAIN: rc = on_drain(w, m); break;
-    case CTL_FINISH: rc = on_finish(w, m); break;
-    case CTL_ABORT: on_abort(w, m); break;
-    case CTL_SHUTDOWN: on_shutdown(w, m); break;
+    case CTL_DRAIN:
+        rc = on_drain(w, m);
+        break;
+    case CTL_FINISH:
+        rc = on_finish(w, m);
+        break;
+    case CTL_ABORT:
+        on_abort(w, m);
+        break;
+    case CTL_SHUTDOWN:
+        on_shutdown(w, m);
+        break;
     default:
         log_warn("unexpected control message type=%s", ctl_type_name(m->type));
         break;

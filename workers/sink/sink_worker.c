@@ -53,9 +53,10 @@ static int on_batch(void *ctx, void *st, struct worker_sess *ws,
     (void)ctx;
     /* internal rows are produced by us: a bad one is a bug, not a reject */
     if (bad > 0)
-        log_error("malformed internal rows skipped stream=%s seq=%lld count=%zu "
-                  "session=%s",
-                  m->stream, (long long)m->seq, bad, worker_sess_id(ws));
+        log_error(
+            "malformed internal rows skipped stream=%s seq=%lld count=%zu "
+            "session=%s",
+            m->stream, (long long)m->seq, bad, worker_sess_id(ws));
     if (rc != 0)
         log_error("sink failed (out of memory) session=%s", worker_sess_id(ws));
     return rc;
@@ -76,8 +77,8 @@ static void log_counts(const struct sink *s, struct worker_sess *ws)
         (void)sink_records(s, (enum sink_src)i, &n[i]);
     log_info("results sent session=%s q1_rows=%zu q2_partials=%zu "
              "q3_partials=%zu q4_partials=%zu",
-             worker_sess_id(ws), n[SINK_SRC_Q1], n[SINK_SRC_Q2],
-             n[SINK_SRC_Q3], n[SINK_SRC_Q4]);
+             worker_sess_id(ws), n[SINK_SRC_Q1], n[SINK_SRC_Q2], n[SINK_SRC_Q3],
+             n[SINK_SRC_Q4]);
 }
 
 /* The sink is sharded by session: every replica hears `finish`, but only
