@@ -2,6 +2,10 @@
 // queries over the same CSV folder. Prints one JSON line:
 // {"seconds": s, "q1_rows": n, ...}. Not a reference for correctness tests
 // (that is tests/reference/reference.py); only for timing beside ours.
+// The two large tables are loaded with only the columns the queries use
+// (DuckDB's projection pushdown skips converting the rest): at scale 1 that
+// is 15.5 s instead of 18.1 s for loading every column, so the yardstick is
+// DuckDB at its best, not a straw man.
 //   node bench_duckdb.mjs DATA_DIR
 import { DuckDBInstance } from '@duckdb/node-api';
 
@@ -11,9 +15,9 @@ const db = await DuckDBInstance.create(':memory:', { threads: '2' });
 const con = await db.connect();
 const csv = (t, cols) =>
   `read_csv('${dir}/${t}/*.csv', header=true, columns=${cols}, ignore_errors=true)`;
-await con.run(`CREATE TABLE tx AS SELECT * FROM ${csv('transactions',
+await con.run(`CREATE TABLE tx AS SELECT transaction_id, store_id, user_id, final_amount, created_at FROM ${csv('transactions',
   "{'transaction_id':'VARCHAR','store_id':'INTEGER','payment_method_id':'VARCHAR','voucher_id':'VARCHAR','user_id':'VARCHAR','original_amount':'VARCHAR','discount_applied':'VARCHAR','final_amount':'DECIMAL(18,3)','created_at':'TIMESTAMP'}")}`);
-await con.run(`CREATE TABLE items AS SELECT * FROM ${csv('transaction_items',
+await con.run(`CREATE TABLE items AS SELECT item_id, quantity, subtotal, created_at FROM ${csv('transaction_items',
   "{'transaction_id':'VARCHAR','item_id':'INTEGER','quantity':'INTEGER','unit_price':'VARCHAR','subtotal':'DECIMAL(18,3)','created_at':'TIMESTAMP'}")}`);
 await con.run(`CREATE TABLE users AS SELECT * FROM ${csv('users',
   "{'user_id':'BIGINT','gender':'VARCHAR','birthdate':'VARCHAR','registered_at':'VARCHAR'}")}`);
