@@ -15,14 +15,11 @@
 
 #include "log.h"
 #include "proto.h"
+#include "sig.h" /* long waits check sig_stop_requested() */
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* Set by the SIGINT/SIGTERM handler; long waits check it. */
-extern volatile sig_atomic_t cl_stop;
 
 /* Failures (0 is success). */
 enum cl_status {
@@ -108,7 +105,7 @@ int cl_conn_recv(struct cl_conn *c, struct proto_msg *m, int timeout_ms);
 int cl_conn_error(struct cl_conn *c, const struct proto_msg *m,
                   const char *what);
 
-/* Sleeps ms milliseconds, less if cl_stop gets set. */
+/* Sleeps ms milliseconds, less if a stop signal arrives. */
 void cl_sleep_ms(int ms);
 
 /* ---- progress.c ---- */
@@ -214,7 +211,7 @@ struct cl_session_log {
 /* Runs the session: connect, stream ds, receive the results into r. An
  * attempt that ends CL_LOST (or CL_UNREACHABLE once a session had started)
  * is run again from scratch, up to cfg->retries times, with backoff 0.5 s
- * doubling to 8 s (cut short by cl_stop); its partial results are
+ * doubling to 8 s (cut short by sig_stop_requested()); its partial results are
  * discarded. Returns 0 or -1 (logged). */
 int cl_session_run(const struct cl_session_cfg *cfg, struct cl_dataset *ds,
                    struct cl_results *r, struct cl_session_log *sl);

@@ -25,7 +25,7 @@ void cl_sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !cl_stop)
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !sig_stop_requested())
         ;
 }
 
@@ -138,14 +138,14 @@ int cl_conn_open(struct cl_conn *c, const char *addr, int retries,
                      c->fd == -ENOENT ? "unknown host" : strerror(-c->fd));
             c->fd = -1;
         }
-        if (attempt >= retries || cl_stop)
+        if (attempt >= retries || sig_stop_requested())
             break;
         cl_warn("gateway %s %s; retry %d/%d in %.2f s", addr, c->why,
                 attempt + 1, retries, delay / 1000.0);
         cl_sleep_ms(delay);
         delay = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
     }
-    if (cl_stop) {
+    if (sig_stop_requested()) {
         cl_error("interrupted while connecting to the gateway at %s", addr);
         return CL_FAIL;
     }
@@ -172,8 +172,8 @@ static int fill(struct cl_conn *c, int timeout_ms, bool quiet)
 
     do
         rc = sockio_wait(c->fd, -1, timeout_ms);
-    while (rc == -EINTR && !cl_stop);
-    if (cl_stop) {
+    while (rc == -EINTR && !sig_stop_requested());
+    if (sig_stop_requested()) {
         if (!quiet)
             cl_error("interrupted");
         return CL_FAIL;
@@ -217,7 +217,7 @@ static int recv_msg(struct cl_conn *c, struct proto_msg *m, int timeout_ms,
                 cl_error("bad frame from the gateway: %s", proto_strerror(rc));
             return CL_FAIL;
         }
-        if (cl_stop) {
+        if (sig_stop_requested()) {
             if (!quiet)
                 cl_error("interrupted");
             return CL_FAIL;
@@ -249,7 +249,7 @@ int cl_conn_send_raw(struct cl_conn *c, const void *p, size_t n)
                      strerror(-rc));
         return cl_conn_error(c, &m, "gateway error");
     }
-    if (cl_stop) {
+    if (sig_stop_requested()) {
         cl_error("interrupted");
         return CL_FAIL;
     }

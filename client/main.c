@@ -13,12 +13,9 @@
 #include "cfg.h"
 #include "log.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-volatile sig_atomic_t cl_stop;
 
 struct config {
     const char *data_folder, *data_root, *gateway, *output, *name;
@@ -26,12 +23,6 @@ struct config {
     long session_retries;
     bool no_progress;
 };
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    cl_stop = 1;
-}
 
 /* One line naming the sessions that were lost and run again. */
 static void print_reruns(const struct cl_session_log *sl)
@@ -164,8 +155,10 @@ int main(int argc, char **argv)
     size_t nopts = sizeof(opts) / sizeof(opts[0]);
     int rc;
 
-    if (log_init("client") != 0)
-        fprintf(stderr, "warning: LOG_LEVEL must be error|warn|info|debug\n");
+    if (log_init("client") != 0) {
+        fprintf(stderr, "error: LOG_LEVEL must be error|warn|info|debug\n");
+        return 2;
+    }
     rc = cfg_parse(
         opts, nopts, argc, argv, "usage: client --data-folder NAME [options]",
         "Streams the tables of <data root>/NAME (stores, menu_items, "
@@ -180,7 +173,7 @@ int main(int argc, char **argv)
     if (rc != CFG_OK)
         return 2;
     cfg_log(opts, nopts);
-    if (sig_on_stop(on_signal) != 0) {
+    if (sig_stop_install(-1) != 0) {
         cl_error("cannot install signal handlers");
         return 1;
     }

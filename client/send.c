@@ -138,11 +138,11 @@ static int send_file(struct sender *s, const char *file)
             batcher_scan_shift(&sc, sc.start);
         }
         n = read(fd, s->rbuf + len, s->rcap - len);
-        if (n < 0 && errno == EINTR && !cl_stop)
+        if (n < 0 && errno == EINTR && !sig_stop_requested())
             continue;
-        if (n < 0 || cl_stop) {
+        if (n < 0 || sig_stop_requested()) {
             cl_error("reading %s: %s", file,
-                     cl_stop ? "interrupted" : strerror(errno));
+                     sig_stop_requested() ? "interrupted" : strerror(errno));
             rc = CL_FAIL;
             goto out_close;
         }

@@ -89,7 +89,7 @@ static int again(const struct cl_conn *c, int rc, int retries, int delay_ms,
         return 0;
     }
     describe(c, rc, what, sizeof(what));
-    if (cl_stop) {
+    if (sig_stop_requested()) {
         cl_error("interrupted: %s", what);
         return 0;
     }
@@ -128,7 +128,7 @@ int cl_session_run(const struct cl_session_cfg *cfg, struct cl_dataset *ds,
         if (!again(&c, rc, retries, delay, sl, r))
             return -1;
         cl_sleep_ms(delay);
-        if (cl_stop) {
+        if (sig_stop_requested()) {
             cl_error("interrupted while waiting to run the session again");
             return -1;
         }

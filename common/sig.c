@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t stop_count;
 static volatile sig_atomic_t stop_wake_fd = -1;
 
 static void on_stop(int sig)
@@ -18,29 +18,30 @@ static void on_stop(int sig)
     int saved = errno;
 
     (void)sig;
-    stop_flag = 1;
+    if (stop_count < 100)
+        stop_count++;
     if (stop_wake_fd >= 0)
         (void)!write(stop_wake_fd, "x", 1);
     errno = saved;
 }
 
-int sig_stop_install(int wake_fd)
-{
-    stop_wake_fd = wake_fd;
-    return sig_on_stop(on_stop);
-}
-
 bool sig_stop_requested(void)
 {
-    return stop_flag != 0;
+    return stop_count != 0;
 }
 
-int sig_on_stop(void (*handler)(int))
+int sig_stop_count(void)
+{
+    return stop_count;
+}
+
+int sig_stop_install(int wake_fd)
 {
     struct sigaction sa;
 
+    stop_wake_fd = wake_fd;
     memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = handler; /* no SA_RESTART: waits return EINTR */
+    sa.sa_handler = on_stop; /* no SA_RESTART: waits return EINTR */
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
         return -1;

@@ -20,8 +20,8 @@ int sig_stop_install(int wake_fd) __attribute__((warn_unused_result));
  * process stops once). Async-signal-safe. */
 bool sig_stop_requested(void);
 
-/* Installs handler for SIGINT and SIGTERM and ignores SIGPIPE, for a
- * program that keeps its own flag. Returns 0, or -1 if sigaction failed. */
-int sig_on_stop(void (*handler)(int)) __attribute__((warn_unused_result));
+/* How many stop signals arrived (capped at 100): a program that stops
+ * gracefully on the first may stop at once on the second. */
+int sig_stop_count(void);
 
 #endif

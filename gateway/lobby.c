@@ -11,12 +11,14 @@
 #include "clock.h"
 #include "hb.h"
 #include "log.h"
+#include "sig.h"
 #include "sockio.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -461,13 +463,13 @@ static void lobby_poll(struct gw_lobby *l, int lfd)
         accept_some(l, lfd);
 }
 
-void gw_lobby_run(struct gw_lobby *l, int lfd, volatile sig_atomic_t *stop)
+void gw_lobby_run(struct gw_lobby *l, int lfd)
 {
     size_t i;
 
     if (fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK) != 0)
         log_warn("listening socket stays blocking: %s", strerror(errno));
-    while (*stop == 0) {
+    while (!sig_stop_requested()) {
         hb_tick(l->srv->hb);
         lobby_poll(l, lfd);
         serve_line(l);

@@ -16,7 +16,6 @@
 #ifndef CS_GW_LOBBY_H
 #define CS_GW_LOBBY_H
 
-#include <signal.h>
 #include <stdbool.h>
 
 struct gw_server;
@@ -28,7 +27,7 @@ struct gw_lobby *gw_lobby_create(struct gw_server *srv);
 
 /* Accepts on listening socket lfd (borrowed) until *stop is non-zero, then
  * sends the waiting clients ERROR 8 (shutdown) and closes them. */
-void gw_lobby_run(struct gw_lobby *l, int lfd, volatile sig_atomic_t *stop);
+void gw_lobby_run(struct gw_lobby *l, int lfd);
 
 void gw_lobby_destroy(struct gw_lobby *l);
 

@@ -34,15 +34,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t signals_seen;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    if (signals_seen < 100)
-        signals_seen++;
-}
-
 static bool id_ok(const char *id)
 {
     size_t n = strlen(id);
@@ -98,7 +89,7 @@ static void drain_sessions(struct gw_server *srv)
                  n, n == 1 ? "" : "s");
     while (gw_registry_wait_idle(srv->reg, 250) > 0) {
         hb_tick(srv->hb); /* finishing sessions is not hanging */
-        if (signals_seen >= 2 && !kicked) {
+        if (sig_stop_count() >= 2 && !kicked) {
             log_warn("second signal: ending the remaining sessions");
             gw_registry_kick(srv->reg, false, PROTO_E_SHUTDOWN,
                              "the gateway is shutting down");
@@ -217,7 +208,7 @@ static int serve(struct gw_server *srv)
     }
     log_info("gateway ready id=%s listen=%s:%d", srv->cfg->id,
              srv->cfg->bind_addr, listen_port(lfd));
-    gw_lobby_run(lobby, lfd, &signals_seen);
+    gw_lobby_run(lobby, lfd);
     close(lfd);
     drain_sessions(srv);
     gw_lobby_destroy(lobby);
@@ -279,8 +270,10 @@ int main(int argc, char **argv)
     int rc;
 
     memset(&cfg, 0, sizeof(cfg));
-    if (log_init("gateway") != 0)
-        fprintf(stderr, "warning: LOG_LEVEL must be error|warn|info|debug\n");
+    if (log_init("gateway") != 0) {
+        fprintf(stderr, "error: LOG_LEVEL must be error|warn|info|debug\n");
+        return 2;
+    }
     rc = cfg_parse(opts, nopts, argc, argv, "usage: gateway [options]",
                    "Accepts coffee-stream clients over TCP (docs/PROTOCOL.md), "
                    "publishes their batches\nto the pipeline on RabbitMQ and "
@@ -293,7 +286,7 @@ int main(int argc, char **argv)
         state_check_fsync(cfg.fsync) != 0 || fault_init() != 0)
         return 2;
     cfg_log(opts, nopts);
-    if (sig_on_stop(on_signal) != 0) {
+    if (sig_stop_install(-1) != 0) {
         log_error("cannot install signal handlers");
         return 1;
     }

@@ -565,8 +565,10 @@ int main(int argc, char **argv)
     int rc;
 
     m.exit_code = -1;
-    if (log_init("monitor") != 0)
-        fprintf(stderr, "warning: LOG_LEVEL must be error|warn|info|debug\n");
+    if (log_init("monitor") != 0) {
+        fprintf(stderr, "error: LOG_LEVEL must be error|warn|info|debug\n");
+        return 2;
+    }
     rc = parse_config(&m, argc, argv);
     if (rc == CFG_HELP)
         return 0;

@@ -89,8 +89,10 @@ int main(int argc, char **argv)
     double t0 = clock_mono_s();
     int rc;
 
-    if (log_init("gen-dataset") != 0)
-        fprintf(stderr, "gen-dataset: invalid LOG_LEVEL, using info\n");
+    if (log_init("gen-dataset") != 0) {
+        fprintf(stderr, "error: LOG_LEVEL must be error|warn|info|debug\n");
+        return 2;
+    }
     rc = cfg_parse(opts, n, argc, argv,
                    "usage: gen-dataset --out DIR [--scale S] [--seed N] "
                    "[options]",
