@@ -13,7 +13,7 @@ WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
 CPPFLAGS := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 CFLAGS   := -std=c11 $(OPT) $(WARN) $(SAN) -pthread -MMD -MP
 LDFLAGS  := $(SAN) -pthread
-LDLIBS   := -lrabbitmq -lcsv -luuid -lcjson -lz -lm
+LDLIBS   := -lrabbitmq -lcsv -luuid -lcjson -lz -llz4 -lm
 
 PROGRAMS :=
 UNIT_LIBS :=
@@ -51,6 +51,7 @@ include $(sort $(wildcard */module.mk */*/module.mk))
 # reaches into a program's folder.
 define includes
 $$(B)/obj/$(1)/%.o: INCS := $(foreach d,$(2),-I$(d))
+$$(B)/tidy/$(1)/%.ok: INCS := $(foreach d,$(2),-I$(d))
 endef
 L_COMMON   := common
 L_MW       := $(L_COMMON) middleware
@@ -109,13 +110,14 @@ unit-bins: $(UNIT_BINS)
 
 # ---------------------------------------------------------------- tests
 .PHONY: test unit test-middleware test-e2e test-reference asan test-asan deps \
-        clean run bench demo-multi lint format
+        clean run bench demo-multi lint format format-check tidy
 
 # Entry points users type install missing Debian packages first (a no-op when
 # everything is there), then build and run in a sub-make.
 test:
 	@scripts/deps.sh
 	$(MAKE) programs unit-bins
+	$(MAKE) lint format-check tidy
 	$(MAKE) unit
 	$(MAKE) test-reference
 	$(MAKE) test-middleware
@@ -171,7 +173,7 @@ demo-multi:
 # bench: scale 0.1 (BENCH_SCALE=...); bench-full: scale 1 (~3.3 GB, generated
 # once into ~/.cache/coffee-stream/data); bench-scaling: the report at each of
 # BENCH_SCALES, time per GB, then 1, 2 and 3 filter replicas (docs/BENCHMARKS.md)
-.PHONY: bench-full bench-scaling
+.PHONY: bench-full bench-scaling bench-sessions
 BENCH_SCALES ?= 0.01 0.1 1
 bench:
 	@scripts/deps.sh
@@ -182,6 +184,13 @@ bench-full:
 	@scripts/deps.sh
 	$(MAKE) programs
 	B=$(B) BENCH_SCALE=1 BENCH_SCALES= scripts/bench.sh
+
+# sessions at scale: BENCH_SESSIONS (1000) tiny sessions at once against
+# MAX_SESSIONS (64) slots; the rest wait in the gateway's line
+bench-sessions:
+	@scripts/deps.sh
+	$(MAKE) programs
+	B=$(B) scripts/bench_sessions.sh
 
 bench-scaling:
 	@scripts/deps.sh
@@ -194,10 +203,28 @@ deps:
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	  --suppress=missingIncludeSystem -I common -I middleware -I workers/runtime \
-	  common middleware gateway client workers coordinator monitor tools
+	  common middleware pipeline gateway client workers coordinator monitor tools
 
+# The style is .clang-format's (4 spaces, Linux braces, 80 columns):
+# `make format` applies it, `make format-check` (in `make test`) fails on any
+# file it would change.
+C_FILES = $$(git ls-files '*.c' '*.h')
 format:
-	clang-format -i $$(git ls-files '*.c' '*.h')
+	clang-format -i $(C_FILES)
+
+format-check:
+	@clang-format --dry-run --Werror $(C_FILES) && \
+	  echo "format-check: every C file as .clang-format says"
+
+# clang-tidy with .clang-tidy's checks (bugprone-*, cert-err33-c) on every
+# program and library source, each with its folder's include path; a file
+# is checked again only when it changed.
+TIDY_SRCS := $(filter-out tests/%,$(patsubst ./%,%,$(shell git ls-files '*.c' 2>/dev/null)))
+$(B)/tidy/%.ok: %.c .clang-tidy
+	@mkdir -p $(@D)
+	clang-tidy --quiet $< -- $(INCS) $(CPPFLAGS) -std=c11 && touch $@
+tidy: $(patsubst %.c,$(B)/tidy/%.ok,$(TIDY_SRCS))
+	@echo "tidy: $(words $(TIDY_SRCS)) sources clean"
 
 clean:
 	rm -rf build

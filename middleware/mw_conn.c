@@ -59,7 +59,7 @@ static struct timeval ms_tv(int ms)
     struct timeval tv;
 
     tv.tv_sec = ms / 1000;
-    tv.tv_usec = (ms % 1000) * 1000;
+    tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
     return tv;
 }
 
@@ -68,6 +68,24 @@ static char default_vhost[] = "/";
 static int pick(int v, int def)
 {
     return v != 0 ? v : def;
+}
+
+static int parse_compress(struct mw_conn *c, enum mw_compress how)
+{
+    const char *env = getenv("MW_COMPRESS");
+
+    if (how == MW_COMPRESS_LZ4 || how == MW_COMPRESS_OFF) {
+        c->compress = how == MW_COMPRESS_LZ4;
+        return MW_OK;
+    }
+    if (how != MW_COMPRESS_ENV)
+        return MW_ERR_ARG;
+    if (mw_codec_parse(env, &c->compress) != MW_OK) {
+        /* MW_ERR_ARG alone would not say which argument. */
+        log_error("MW_COMPRESS=%s is not one of lz4, off", env);
+        return MW_ERR_ARG;
+    }
+    return MW_OK;
 }
 
 static int parse_options(struct mw_conn *c, const struct mw_options *o)
@@ -84,8 +102,11 @@ static int parse_options(struct mw_conn *c, const struct mw_options *o)
     c->prefetch = o->prefetch != 0 ? o->prefetch : 16;
     c->on_wait = o->on_wait;
     c->on_wait_arg = o->on_wait_arg;
+    if (parse_compress(c, o->compress) != MW_OK)
+        return MW_ERR_ARG;
     (void)snprintf(c->name, sizeof(c->name), "%s",
-                   o->name != NULL && o->name[0] != '\0' ? o->name : "coffee-stream");
+                   o->name != NULL && o->name[0] != '\0' ? o->name
+                                                         : "coffee-stream");
     c->url_buf = strdup(o->url); /* amqp_parse_url writes into it */
     if (c->url_buf == NULL)
         return MW_ERR_NOMEM;
@@ -112,9 +133,9 @@ static int conn_login(struct mw_conn *c, amqp_connection_state_t st)
     e[0].value.value.bytes = amqp_cstring_bytes(c->name);
     props.num_entries = 1;
     props.entries = e;
-    r = amqp_login_with_properties(st, c->info.vhost, 0, MW_FRAME_MAX,
-                                   c->heartbeat_s, &props, AMQP_SASL_METHOD_PLAIN,
-                                   c->info.user, c->info.password);
+    r = amqp_login_with_properties(
+        st, c->info.vhost, 0, MW_FRAME_MAX, c->heartbeat_s, &props,
+        AMQP_SASL_METHOD_PLAIN, c->info.user, c->info.password);
     if (r.reply_type == AMQP_RESPONSE_NORMAL)
         return MW_OK;
     if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
@@ -182,7 +203,8 @@ int mw_chan_open(struct mw_conn *c)
     rc = mw_rpc_result(c, amqp_get_rpc_reply(c->amqp), "channel.open", NULL);
     if (rc == MW_OK) {
         (void)amqp_confirm_select(c->amqp, ch);
-        rc = mw_rpc_result(c, amqp_get_rpc_reply(c->amqp), "confirm.select", NULL);
+        rc = mw_rpc_result(c, amqp_get_rpc_reply(c->amqp), "confirm.select",
+                           NULL);
     }
     if (rc == MW_OK) {
         (void)amqp_basic_qos(c->amqp, ch, 0, c->prefetch, 0);
@@ -234,7 +256,8 @@ int mw_rpc_result(struct mw_conn *c, amqp_rpc_reply_t r, const char *what,
                        m->reply_code, (int)m->reply_text.len,
                        (const char *)m->reply_text.bytes);
             memset(&ok, 0, sizeof(ok));
-            (void)amqp_send_method(c->amqp, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
+            (void)amqp_send_method(c->amqp, 0, AMQP_CONNECTION_CLOSE_OK_METHOD,
+                                   &ok);
             return MW_ERR_LOST;
         }
         break;
@@ -267,8 +290,8 @@ void mw_conn_lost(struct mw_conn *c)
 {
     if (c->down)
         return;
-    log_warn("connection lost url=%s reason=\"%s\" unconfirmed=%u", c->url_masked,
-             c->why, mw_ring_count(&c->ring));
+    log_warn("connection lost url=%s reason=\"%s\" unconfirmed=%u",
+             c->url_masked, c->why, mw_ring_count(&c->ring));
     teardown(c);
     c->down = true;
     c->attempts = 0;
@@ -339,10 +362,12 @@ static void came_up(struct mw_conn *c)
     if (c->ever_up) {
         c->reconnects++;
         log_info("reconnected url=%s attempt=%d reconnects=%u republished=%u",
-                 c->url_masked, c->attempts, c->reconnects, mw_ring_count(&c->ring));
+                 c->url_masked, c->attempts, c->reconnects,
+                 mw_ring_count(&c->ring));
     } else {
-        log_info("connected url=%s name=%s heartbeat=%d channel=%u", c->url_masked,
-                 c->name, amqp_get_heartbeat(c->amqp), c->chan);
+        log_info("connected url=%s name=%s heartbeat=%d channel=%u compress=%s",
+                 c->url_masked, c->name, amqp_get_heartbeat(c->amqp), c->chan,
+                 c->compress ? "lz4" : "off");
     }
     c->ever_up = true;
     c->attempts = 0;
@@ -454,10 +479,28 @@ static void close_gracefully(struct mw_conn *c)
     if (rc == MW_ERR_LOST || c->amqp == NULL)
         return;
     if (mw_ring_count(&c->ring) > 0)
-        log_warn("closing with %u unconfirmed publishes", mw_ring_count(&c->ring));
+        log_warn("closing with %u unconfirmed publishes",
+                 mw_ring_count(&c->ring));
     (void)amqp_set_rpc_timeout(c->amqp, &tv);
     (void)amqp_channel_close(c->amqp, c->chan, AMQP_REPLY_SUCCESS);
     (void)amqp_connection_close(c->amqp, AMQP_REPLY_SUCCESS);
+}
+
+/* The codec's counters, for benchmarks: what the broker really carried. */
+static void log_stats(const struct mw_conn *c)
+{
+    const struct mw_stats *s = &c->stats;
+
+    if (s->pub_lz4 == 0 && s->got_lz4 == 0 && s->poison == 0)
+        return;
+    log_info(
+        "codec name=%s pub_msgs=%llu pub_raw=%llu pub_wire=%llu pub_lz4=%llu "
+        "got_msgs=%llu got_raw=%llu got_wire=%llu got_lz4=%llu poison=%llu",
+        c->name, (unsigned long long)s->pub_msgs,
+        (unsigned long long)s->pub_raw, (unsigned long long)s->pub_wire,
+        (unsigned long long)s->pub_lz4, (unsigned long long)s->got_msgs,
+        (unsigned long long)s->got_raw, (unsigned long long)s->got_wire,
+        (unsigned long long)s->got_lz4, (unsigned long long)s->poison);
 }
 
 void mw_close(struct mw_conn *c)
@@ -466,10 +509,13 @@ void mw_close(struct mw_conn *c)
         return;
     if (c->amqp != NULL && !c->down)
         close_gracefully(c);
+    log_stats(c);
     teardown(c);
     mw_ring_fini(&c->ring);
     mw_fifo_fini(&c->fifo);
     free(c->cur.body);
+    free(c->zbuf);
+    free(c->rawbuf);
     mw_topo_free(c);
     mw_consumers_free(c);
     free(c->url_buf);

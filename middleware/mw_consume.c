@@ -3,7 +3,9 @@
  *
  * Consumer tags are queue names, remembered so a reconnect can re-issue
  * basic.consume. Deliveries come out of the FIFO filled by the frame loop;
- * the handed-out one lives in c->cur (its buffer swapped, not copied).
+ * the handed-out one lives in c->cur (its buffer swapped, not copied) and,
+ * when it came LZ4-compressed, its decoded bytes in c->rawbuf; one that
+ * does not decode is rejected here and never reaches the caller.
  * A tag carries the generation it was delivered in: acking a tag of an
  * older generation would ack some other message on the new channel, so it
  * is refused with MW_ERR_STALE.
@@ -12,8 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mw_internal.h"
 #include "clock.h"
+#include "log.h"
+#include "mw_internal.h"
 
 static long cons_find(const struct mw_conn *c, const char *queue)
 {
@@ -44,7 +47,8 @@ static int cons_add(struct mw_conn *c, const char *queue)
 
 static void cons_remove(struct mw_conn *c, size_t i)
 {
-    memmove(&c->cons[i], &c->cons[i + 1], (c->ncons - i - 1) * sizeof(c->cons[0]));
+    memmove(&c->cons[i], &c->cons[i + 1],
+            (c->ncons - i - 1) * sizeof(c->cons[0]));
     c->ncons--;
 }
 
@@ -127,15 +131,55 @@ int mw_cancel(struct mw_conn *c, const char *queue)
     return rc == MW_ERR_PROTOCOL ? MW_OK : rc; /* gone is what we wanted */
 }
 
-static void hand_out(struct mw_conn *c, struct mw_delivery *d)
+/* Logs and rejects c->cur, which cannot be decoded: handing it out would
+ * give the caller bytes that are not the message, and requeueing it would
+ * bring it back forever. */
+static void reject_poison(struct mw_conn *c, const char *why)
 {
+    const struct mw_msg *m = &c->cur;
+    int rc;
+
+    c->stats.poison++;
+    log_error("undecodable message rejected queue=%s session=%s stream=%s "
+              "producer=%s seq=%lld len=%zu raw_len=%lld reason=\"%s\"",
+              m->queue, m->meta.session, m->meta.stream, m->meta.producer,
+              (long long)m->meta.seq, m->len, (long long)m->raw_len, why);
+    rc = mw_nack(c, m->tag, false);
+    if (rc != MW_OK) /* stale: it comes back and is rejected then */
+        log_warn("reject of an undecodable message failed queue=%s: %s",
+                 m->queue, mw_strerror(rc));
+}
+
+/* Moves the oldest buffered delivery into c->cur and *d, decoded. 0, 1
+ * (it was poison and is gone: take the next one) or MW_ERR_NOMEM. */
+static int hand_out(struct mw_conn *c, struct mw_delivery *d)
+{
+    const char *why = "";
+    int rc;
+
     mw_fifo_pop_swap(&c->fifo, &c->cur);
+    rc = mw_codec_unpack(c, &d->body, &d->len, &why);
+    if (rc == MW_ERR_NOMEM) {
+        /* Not the message's fault: let the broker hand it out again (a
+         * stale tag is redelivered anyway). */
+        if (mw_nack(c, c->cur.tag, true) != MW_OK)
+            log_debug("requeue after out of memory failed queue=%s",
+                      c->cur.queue);
+        return rc;
+    }
+    if (rc == 1) {
+        reject_poison(c, why);
+        return 1;
+    }
+    c->stats.got_msgs++;
+    c->stats.got_wire += c->cur.len;
+    c->stats.got_raw += d->len;
+    c->stats.got_lz4 += c->cur.lz4;
     d->queue = c->cur.queue;
     d->meta = c->cur.meta;
-    d->body = c->cur.body;
-    d->len = c->cur.len;
     d->tag = c->cur.tag;
     d->redelivered = c->cur.redelivered;
+    return MW_OK;
 }
 
 int mw_next(struct mw_conn *c, struct mw_delivery *d, int timeout_ms)
@@ -146,15 +190,16 @@ int mw_next(struct mw_conn *c, struct mw_delivery *d, int timeout_ms)
     if (c == NULL || d == NULL)
         return MW_ERR_ARG;
     for (;;) {
-        if (c->fifo.count > 0) {
-            hand_out(c, d);
-            return MW_OK;
+        while (c->fifo.count > 0) {
+            rc = hand_out(c, d);
+            if (rc != 1)
+                return rc;
         }
         rc = mw_pump_live(c, deadline, true);
         if (rc < 0)
             return rc;
-        if (c->fifo.count == 0 && deadline >= 0 && clock_mono_ms() >= deadline &&
-            (rc == 0 || !mw_input_pending(c)))
+        if (c->fifo.count == 0 && deadline >= 0 &&
+            clock_mono_ms() >= deadline && (rc == 0 || !mw_input_pending(c)))
             return MW_ERR_TIMEOUT;
     }
 }
@@ -196,7 +241,8 @@ int mw_nack(struct mw_conn *c, uint64_t tag, bool requeue)
     rc = tag_check(c, tag);
     if (rc != MW_OK)
         return rc;
-    r = amqp_basic_nack(c->amqp, c->chan, tag & MW_TAG_MASK, 0, requeue ? 1 : 0);
+    r = amqp_basic_nack(c->amqp, c->chan, tag & MW_TAG_MASK, 0,
+                        requeue ? 1 : 0);
     if (r != AMQP_STATUS_OK) {
         (void)mw_lost(c, "nack", r);
         mw_conn_lost(c);

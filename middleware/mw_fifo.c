@@ -88,6 +88,8 @@ struct mw_msg *mw_fifo_reserve(struct mw_fifo *q)
     m->len = 0;
     m->tag = 0;
     m->redelivered = false;
+    m->lz4 = false;
+    m->raw_len = -1;
     m->queue[0] = '\0';
     memset(&m->meta, 0, sizeof(m->meta));
     q->reserved = true;

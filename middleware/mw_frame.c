@@ -42,8 +42,8 @@ static int wait_readable(struct mw_conn *c, int64_t deadline_ms)
         if (wait < 0)
             wait = 0;
     }
-    if (hb > 0 && (wait < 0 || wait > hb * 500))
-        wait = hb * 500;
+    if (hb > 0 && (wait < 0 || wait > (int64_t)hb * 500))
+        wait = (int64_t)hb * 500;
     pfd.fd = amqp_get_sockfd(c->amqp);
     pfd.events = POLLIN;
     pfd.revents = 0;
@@ -64,11 +64,13 @@ static int on_deliver(struct mw_conn *c, const amqp_basic_deliver_t *m)
         mw_set_why(c, "out of memory buffering a delivery");
         return MW_ERR_LOST;
     }
-    n = m->consumer_tag.len < MW_SHORTSTR - 1 ? m->consumer_tag.len : MW_SHORTSTR - 1;
+    n = m->consumer_tag.len < MW_SHORTSTR - 1 ? m->consumer_tag.len
+                                              : MW_SHORTSTR - 1;
     if (n > 0)
         memcpy(msg->queue, m->consumer_tag.bytes, n);
     msg->queue[n] = '\0';
-    msg->tag = ((uint64_t)c->gen << MW_TAG_BITS) | (m->delivery_tag & MW_TAG_MASK);
+    msg->tag =
+        ((uint64_t)c->gen << MW_TAG_BITS) | (m->delivery_tag & MW_TAG_MASK);
     msg->redelivered = m->redelivered != 0;
     c->in.msg = msg;
     c->in.st = MW_IN_DELIVER_HEADER;
@@ -78,9 +80,10 @@ static int on_deliver(struct mw_conn *c, const amqp_basic_deliver_t *m)
 static void on_return(struct mw_conn *c, const amqp_basic_return_t *m)
 {
     log_debug("publish returned code=%u text=\"%.*s\" exchange=%.*s key=%.*s",
-              m->reply_code, (int)m->reply_text.len, (const char *)m->reply_text.bytes,
-              (int)m->exchange.len, (const char *)m->exchange.bytes,
-              (int)m->routing_key.len, (const char *)m->routing_key.bytes);
+              m->reply_code, (int)m->reply_text.len,
+              (const char *)m->reply_text.bytes, (int)m->exchange.len,
+              (const char *)m->exchange.bytes, (int)m->routing_key.len,
+              (const char *)m->routing_key.bytes);
     if (c->pub_err == MW_OK)
         c->pub_err = MW_ERR_UNROUTABLE;
     c->in.st = MW_IN_RETURN_HEADER;
@@ -94,7 +97,8 @@ static int on_channel_close(struct mw_conn *c, const amqp_channel_close_t *m)
     int r;
 
     log_error("broker closed the channel code=%u text=\"%.*s\" "
-              "failed_unconfirmed=%u", m->reply_code, (int)m->reply_text.len,
+              "failed_unconfirmed=%u",
+              m->reply_code, (int)m->reply_text.len,
               (const char *)m->reply_text.bytes, mw_ring_count(&c->ring));
     memset(&ok, 0, sizeof(ok));
     r = amqp_send_method(c->amqp, c->chan, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
@@ -126,7 +130,8 @@ static int on_method(struct mw_conn *c, const amqp_method_t *m)
         return MW_OK;
     case AMQP_BASIC_NACK_METHOD:
         nack = m->decoded;
-        if (mw_ring_confirm(&c->ring, nack->delivery_tag, nack->multiple != 0) > 0 &&
+        if (mw_ring_confirm(&c->ring, nack->delivery_tag, nack->multiple != 0) >
+                0 &&
             c->pub_err == MW_OK)
             c->pub_err = MW_ERR_NACK;
         return MW_OK;
@@ -163,10 +168,17 @@ static int on_header(struct mw_conn *c, const amqp_frame_t *f)
         return MW_ERR_LOST;
     }
     msg->len = 0;
-    if (p != NULL && (p->_flags & AMQP_BASIC_HEADERS_FLAG))
+    if (p != NULL && (p->_flags & AMQP_BASIC_HEADERS_FLAG)) {
         mw_meta_decode(&p->headers, &msg->meta);
-    else
+        msg->raw_len = mw_meta_raw_len(&p->headers);
+    } else {
         mw_meta_decode(NULL, &msg->meta);
+    }
+    /* Decoded when handed out (mw_next): one buffer per connection, not
+     * one per buffered delivery. */
+    msg->lz4 = p != NULL && (p->_flags & AMQP_BASIC_CONTENT_ENCODING_FLAG) &&
+               p->content_encoding.len == 3 &&
+               memcmp(p->content_encoding.bytes, "lz4", 3) == 0;
     c->in.st = MW_IN_DELIVER_BODY;
     if (size == 0) {
         mw_fifo_commit(&c->fifo);
@@ -215,7 +227,8 @@ static int on_connection_frame(struct mw_conn *c, const amqp_frame_t *f)
         mw_set_why(c, "connection closed by broker: %u %.*s", m->reply_code,
                    (int)m->reply_text.len, (const char *)m->reply_text.bytes);
         memset(&ok, 0, sizeof(ok));
-        (void)amqp_send_method(c->amqp, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
+        (void)amqp_send_method(c->amqp, 0, AMQP_CONNECTION_CLOSE_OK_METHOD,
+                               &ok);
         return MW_ERR_LOST;
     case AMQP_CONNECTION_BLOCKED_METHOD:
         log_warn("broker blocked publishing (resource alarm)");

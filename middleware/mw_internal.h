@@ -22,12 +22,14 @@
 #define MW_ERR_LOST CS_ERR_MW_LOST       /* the connection is gone: reconnect */
 #define MW_ERR_REFUSED CS_ERR_MW_REFUSED /* login refused: do not retry */
 
-#define MW_SHORTSTR 256            /* AMQP short string (255) + NUL */
-#define MW_BIG_BUF (1u << 20)      /* buffers above this are not kept */
-#define MW_MAX_BODY (512u << 20)   /* RabbitMQ's hard message size limit */
+#define MW_SHORTSTR 256          /* AMQP short string (255) + NUL */
+#define MW_BIG_BUF (1u << 20)    /* buffers above this are not kept */
+#define MW_MAX_BODY (512u << 20) /* RabbitMQ's hard message size limit */
 #define MW_META_ENTRIES 5
-#define MW_TAG_BITS 48             /* low bits of a tag: broker's tag */
+#define MW_TAG_BITS 48 /* low bits of a tag: broker's tag */
 #define MW_TAG_MASK ((UINT64_C(1) << MW_TAG_BITS) - 1)
+#define MW_ZIP_MIN 1024         /* bodies below this are sent plain */
+#define MW_RAW_MAX (256u << 20) /* largest body compressed or decoded */
 
 /* ---- growable byte buffers (mw_fifo.c) ---- */
 
@@ -44,8 +46,9 @@ struct mw_pending {
     struct mw_meta meta;
     uint8_t *body;
     size_t len, cap;
-    uint64_t seq; /* publish sequence number on the current channel */
-    bool done;    /* confirmed (acked or nacked) but not at the head yet */
+    size_t raw_len; /* 0: body is plain; else body is LZ4 of raw_len bytes */
+    uint64_t seq;   /* publish sequence number on the current channel */
+    bool done;      /* confirmed (acked or nacked) but not at the head yet */
 };
 
 /* Slots in publish order; seq numbers are consecutive from the head. */
@@ -63,9 +66,10 @@ bool mw_ring_full(const struct mw_ring *r);
 unsigned mw_ring_count(const struct mw_ring *r);
 /* i-th pending message from the oldest (i < count). */
 struct mw_pending *mw_ring_at(struct mw_ring *r, unsigned i);
-/* Copies a message into the next slot and numbers it. Strings must fit
- * MW_SHORTSTR (checked by the caller). Returns 0, MW_ERR_ARG when full, or
- * MW_ERR_NOMEM. */
+/* Copies a message into the next slot and numbers it, as a plain body
+ * (raw_len 0: the caller sets raw_len when `body` is compressed). Strings
+ * must fit MW_SHORTSTR (checked by the caller). Returns 0, MW_ERR_ARG when
+ * full, or MW_ERR_NOMEM. */
 int mw_ring_push(struct mw_ring *r, const char *exchange, const char *key,
                  const struct mw_meta *meta, const void *body, size_t len,
                  struct mw_pending **out);
@@ -86,6 +90,8 @@ struct mw_msg {
     size_t len, cap;
     uint64_t tag; /* generation << MW_TAG_BITS | broker delivery tag */
     bool redelivered;
+    bool lz4;        /* content_encoding "lz4": body is compressed */
+    int64_t raw_len; /* its x-raw-len header, -1 when missing or odd */
 };
 
 struct mw_fifo {
@@ -113,6 +119,26 @@ void mw_meta_encode(const struct mw_meta *m,
 /* Parses what it recognises; anything missing or odd keeps its default. */
 void mw_meta_decode(const amqp_table_t *t, struct mw_meta *m);
 const char *mw_kind_name(enum mw_kind k);
+/* The x-raw-len header (any integer kind), or -1 when missing or not an
+ * integer. */
+int64_t mw_meta_raw_len(const amqp_table_t *t);
+
+/* ---- LZ4 bodies (mw_codec.c) ----
+ * On the wire a compressed body is one LZ4 block with content_encoding
+ * "lz4" and the original length in the x-raw-len header. */
+
+/* Parses MW_COMPRESS ("lz4", "off"; NULL or "": off). 0 or MW_ERR_ARG. */
+int mw_codec_parse(const char *s, bool *on);
+/* What to send for `body`: LZ4 in c->zbuf when compression is on, len >=
+ * MW_ZIP_MIN and it shrinks (*raw_len = len), else `body` itself
+ * (*raw_len = 0). *out is valid until the next call. 0 or MW_ERR_NOMEM. */
+int mw_codec_pack(struct mw_conn *c, const void *body, size_t len,
+                  const uint8_t **out, size_t *outlen, size_t *raw_len);
+/* The original bytes of c->cur: decoded into c->rawbuf when it is LZ4,
+ * else its body. 0, 1 (undecodable: a poison message; *why says why) or
+ * MW_ERR_NOMEM. *body is valid until the next call. */
+int mw_codec_unpack(struct mw_conn *c, const uint8_t **body, size_t *len,
+                    const char **why);
 
 /* ---- the connection ---- */
 
@@ -131,7 +157,11 @@ struct mw_incoming {
     uint64_t size, got;
 };
 
-enum mw_topo_kind { MW_TOPO_EXCHANGE, MW_TOPO_QUEUE, MW_TOPO_BIND };
+enum mw_topo_kind {
+    MW_TOPO_EXCHANGE,
+    MW_TOPO_QUEUE,
+    MW_TOPO_BIND
+};
 
 /* One declaration, replayed in order after a reconnect. */
 struct mw_topo {
@@ -159,13 +189,21 @@ struct mw_conn {
     bool down, dead, ever_up;
     int attempts; /* reconnect attempts in the current outage */
     unsigned reconnects;
-    int pub_err; /* first publish error since the last report */
+    int pub_err;   /* first publish error since the last report */
     char why[256]; /* reason of the last connection failure, for logs */
     unsigned excl_seq;
 
     struct mw_ring ring;
     struct mw_fifo fifo;
     struct mw_msg cur; /* the delivery handed out by mw_next */
+
+    /* LZ4 (mw_codec.c): reusable buffers, no malloc per message */
+    bool compress; /* compress what we publish (MW_COMPRESS) */
+    uint8_t *zbuf; /* compressed body being published */
+    size_t zcap;
+    uint8_t *rawbuf; /* decoded body of c->cur, handed out */
+    size_t rawcap;
+    struct mw_stats stats;
     struct mw_incoming in;
 
     struct mw_topo *topo;
@@ -221,6 +259,8 @@ int mw_pump(struct mw_conn *c, int64_t deadline_ms);
 bool mw_input_pending(const struct mw_conn *c);
 
 /* mw_publish.c */
+/* Sends one ring slot; the same slot always gives the same bytes and
+ * properties (a republished copy is identical). */
 int mw_send_pending(struct mw_conn *c, const struct mw_pending *p);
 /* Renumbers and resends every unconfirmed message on the new channel. */
 int mw_republish(struct mw_conn *c);

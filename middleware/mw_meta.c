@@ -3,6 +3,8 @@
  *
  * Headers: x-session, x-stream, x-producer (long strings, omitted when
  * empty), x-seq (signed 64-bit) and x-kind ("data" | "control" | "result").
+ * x-raw-len (the original length of an LZ4 body) is read here too, but
+ * written by mw_publish.c together with the compression it describes.
  * Decoding is lenient: headers come from the outside (other clients, the
  * management UI's "publish message"), so missing keys, other integer widths
  * and unknown values fall back to defaults instead of failing.
@@ -90,13 +92,27 @@ static void get_str(const amqp_field_value_t *v, char *dst, size_t size)
 static bool get_int(const amqp_field_value_t *v, int64_t *out)
 {
     switch (v->kind) {
-    case AMQP_FIELD_KIND_I8: *out = v->value.i8; return true;
-    case AMQP_FIELD_KIND_U8: *out = v->value.u8; return true;
-    case AMQP_FIELD_KIND_I16: *out = v->value.i16; return true;
-    case AMQP_FIELD_KIND_U16: *out = v->value.u16; return true;
-    case AMQP_FIELD_KIND_I32: *out = v->value.i32; return true;
-    case AMQP_FIELD_KIND_U32: *out = v->value.u32; return true;
-    case AMQP_FIELD_KIND_I64: *out = v->value.i64; return true;
+    case AMQP_FIELD_KIND_I8:
+        *out = (int64_t)v->value.i8;
+        return true;
+    case AMQP_FIELD_KIND_U8:
+        *out = v->value.u8;
+        return true;
+    case AMQP_FIELD_KIND_I16:
+        *out = v->value.i16;
+        return true;
+    case AMQP_FIELD_KIND_U16:
+        *out = v->value.u16;
+        return true;
+    case AMQP_FIELD_KIND_I32:
+        *out = v->value.i32;
+        return true;
+    case AMQP_FIELD_KIND_U32:
+        *out = v->value.u32;
+        return true;
+    case AMQP_FIELD_KIND_I64:
+        *out = v->value.i64;
+        return true;
     case AMQP_FIELD_KIND_U64:
     case AMQP_FIELD_KIND_TIMESTAMP:
         if (v->value.u64 > (uint64_t)INT64_MAX)
@@ -148,4 +164,19 @@ void mw_meta_decode(const amqp_table_t *t, struct mw_meta *m)
         else if (key_is(&e->key, "x-kind"))
             m->kind = get_kind(&e->value);
     }
+}
+
+int64_t mw_meta_raw_len(const amqp_table_t *t)
+{
+    int i;
+    int64_t v;
+
+    if (t == NULL || t->entries == NULL)
+        return -1;
+    for (i = 0; i < t->num_entries; i++) {
+        if (t->entries[i].key.bytes != NULL &&
+            key_is(&t->entries[i].key, "x-raw-len"))
+            return get_int(&t->entries[i].value, &v) && v >= 0 ? v : -1;
+    }
+    return -1;
 }

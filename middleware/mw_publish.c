@@ -2,7 +2,8 @@
  * mw_publish.c - persistent, mandatory publishing with publisher confirms
  * over a window.
  *
- * Every publish is first copied into the unconfirmed ring (mw_ring.c), then
+ * Every publish is first compressed when that pays (mw_codec.c) and copied,
+ * as it goes on the wire, into the unconfirmed ring (mw_ring.c), then
  * sent; it leaves the ring when the broker acks it. Only a full window
  * makes mw_publish wait, and waiting runs the shared frame loop, so
  * deliveries arriving meanwhile are buffered, not lost. After a reconnect
@@ -16,7 +17,7 @@
 int mw_send_pending(struct mw_conn *c, const struct mw_pending *p)
 {
     amqp_basic_properties_t props;
-    amqp_table_entry_t ent[MW_META_ENTRIES];
+    amqp_table_entry_t ent[MW_META_ENTRIES + 1];
     amqp_bytes_t body;
     int r;
 
@@ -24,6 +25,14 @@ int mw_send_pending(struct mw_conn *c, const struct mw_pending *p)
     props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_HEADERS_FLAG;
     props.delivery_mode = 2; /* persistent */
     mw_meta_encode(&p->meta, ent, &props.headers);
+    if (p->raw_len > 0) {
+        props._flags |= AMQP_BASIC_CONTENT_ENCODING_FLAG;
+        props.content_encoding = amqp_cstring_bytes("lz4");
+        ent[props.headers.num_entries].key = amqp_cstring_bytes("x-raw-len");
+        ent[props.headers.num_entries].value.kind = AMQP_FIELD_KIND_I64;
+        ent[props.headers.num_entries].value.value.i64 = (int64_t)p->raw_len;
+        props.headers.num_entries++;
+    }
     body.len = p->len;
     body.bytes = p->body;
     r = amqp_basic_publish(c->amqp, c->chan, amqp_cstring_bytes(p->exchange),
@@ -78,6 +87,14 @@ static int wait_window(struct mw_conn *c)
     return MW_OK;
 }
 
+static void count_publish(struct mw_stats *s, size_t raw, size_t wire, bool lz4)
+{
+    s->pub_msgs++;
+    s->pub_raw += raw;
+    s->pub_wire += wire;
+    s->pub_lz4 += lz4;
+}
+
 static bool fits_shortstr(const char *s)
 {
     return strnlen(s, MW_SHORTSTR) < MW_SHORTSTR;
@@ -87,6 +104,8 @@ int mw_publish(struct mw_conn *c, const char *exchange, const char *routing_key,
                const struct mw_meta *meta, const void *body, size_t len)
 {
     struct mw_pending *p;
+    const uint8_t *wire;
+    size_t wire_len, raw_len;
     int rc;
 
     if (c == NULL || exchange == NULL || routing_key == NULL ||
@@ -98,9 +117,14 @@ int mw_publish(struct mw_conn *c, const char *exchange, const char *routing_key,
         rc = wait_window(c);
     if (rc != MW_OK)
         return rc; /* not accepted */
-    rc = mw_ring_push(&c->ring, exchange, routing_key, meta, body, len, &p);
+    rc = mw_codec_pack(c, body, len, &wire, &wire_len, &raw_len);
+    if (rc == MW_OK)
+        rc = mw_ring_push(&c->ring, exchange, routing_key, meta, wire, wire_len,
+                          &p);
     if (rc != MW_OK)
         return rc;
+    p->raw_len = raw_len;
+    count_publish(&c->stats, len, wire_len, raw_len > 0);
     /* From here the message is accepted: if sending fails it stays in the
      * ring and is republished by the reconnect. */
     if (c->amqp == NULL || mw_send_pending(c, p) != MW_OK) {

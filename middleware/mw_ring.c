@@ -84,6 +84,7 @@ int mw_ring_push(struct mw_ring *r, const char *exchange, const char *key,
     if (len > 0)
         memcpy(p->body, body, len);
     p->len = len;
+    p->raw_len = 0;
     copy_str(p->exchange, exchange);
     copy_str(p->key, key);
     if (meta != NULL)

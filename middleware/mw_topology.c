@@ -19,9 +19,12 @@
 static const char *exchange_type(int t)
 {
     switch (t) {
-    case MW_EXCHANGE_FANOUT: return "fanout";
-    case MW_EXCHANGE_TOPIC: return "topic";
-    default: return "direct";
+    case MW_EXCHANGE_FANOUT:
+        return "fanout";
+    case MW_EXCHANGE_TOPIC:
+        return "topic";
+    default:
+        return "direct";
     }
 }
 
@@ -36,8 +39,8 @@ static int topo_rpc(struct mw_conn *c, const struct mw_topo *t, int *code)
     case MW_TOPO_EXCHANGE:
         what = "exchange.declare";
         (void)amqp_exchange_declare(st, c->chan, a,
-                                    amqp_cstring_bytes(exchange_type(t->arg)), 0,
-                                    1, 0, 0, amqp_empty_table);
+                                    amqp_cstring_bytes(exchange_type(t->arg)),
+                                    0, 1, 0, 0, amqp_empty_table);
         break;
     case MW_TOPO_QUEUE:
         what = "queue.declare";
@@ -233,8 +236,8 @@ static int stat_rpc(struct mw_conn *c, void *arg)
     amqp_queue_declare_ok_t *ok;
     int code, rc;
 
-    ok = amqp_queue_declare(c->amqp, c->chan, amqp_cstring_bytes(a->queue), 1, 0,
-                            0, 0, amqp_empty_table);
+    ok = amqp_queue_declare(c->amqp, c->chan, amqp_cstring_bytes(a->queue), 1,
+                            0, 0, 0, amqp_empty_table);
     rc = mw_rpc_result(c, amqp_get_rpc_reply(c->amqp), "queue.declare passive",
                        &code);
     if (rc == MW_OK && ok != NULL) {

@@ -3,7 +3,7 @@
  * driver; see mwt.h and tests/middleware/run.sh.
  *
  *   mwt CASE [options]       queue1 routing large confirms unroutable meta
- *                            heartbeat
+ *                            heartbeat lz4 lz4-poison lz4-republish
  *   mwt produce --queue Q --count N [--size S] [--producer P] [--rate R]
  *               [--progress K] [--eof E]
  *   mwt consume --queue Q [--prefetch P] [--count N] [--distinct N]
@@ -19,7 +19,8 @@
 #include "log.h"
 #include "mwt.h"
 
-struct mw_conn *mwt_connect(const char *name, uint16_t prefetch, int heartbeat_s)
+struct mw_conn *mwt_connect(const char *name, uint16_t prefetch,
+                            int heartbeat_s)
 {
     struct mw_options o;
     struct mw_conn *c;
@@ -135,7 +136,8 @@ static int find_opt(int argc, char **argv, const char *name)
     return -1;
 }
 
-const char *mwt_opt_str(int argc, char **argv, const char *name, const char *def)
+const char *mwt_opt_str(int argc, char **argv, const char *name,
+                        const char *def)
 {
     int i = find_opt(argc, argv, name);
 
@@ -184,11 +186,19 @@ struct mode {
 };
 
 static const struct mode modes[] = {
-    {"queue1", mwt_case_queue1},       {"routing", mwt_case_routing},
-    {"large", mwt_case_large},         {"confirms", mwt_case_confirms},
-    {"unroutable", mwt_case_unroutable}, {"meta", mwt_case_meta},
-    {"heartbeat", mwt_case_heartbeat}, {"produce", mwt_role_produce},
-    {"consume", mwt_role_consume},     {"delete", mode_delete},
+    {"queue1", mwt_case_queue1},
+    {"routing", mwt_case_routing},
+    {"large", mwt_case_large},
+    {"confirms", mwt_case_confirms},
+    {"unroutable", mwt_case_unroutable},
+    {"meta", mwt_case_meta},
+    {"heartbeat", mwt_case_heartbeat},
+    {"produce", mwt_role_produce},
+    {"consume", mwt_role_consume},
+    {"delete", mode_delete},
+    {"lz4", mwt_case_lz4},
+    {"lz4-poison", mwt_case_lz4_poison},
+    {"lz4-republish", mwt_case_lz4_republish},
 };
 
 int main(int argc, char **argv)
@@ -198,7 +208,8 @@ int main(int argc, char **argv)
     if (log_init("mwt") != 0)
         fprintf(stderr, "mwt: bad LOG_LEVEL, using info\n");
     if (argc < 2) {
-        fprintf(stderr, "usage: mwt MODE [options] (see tests/middleware/mwt.c)\n");
+        fprintf(stderr,
+                "usage: mwt MODE [options] (see tests/middleware/mwt.c)\n");
         return 2;
     }
     for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)

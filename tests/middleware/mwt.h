@@ -29,7 +29,8 @@
 
 /* Connects to $AMQP_URL with test-friendly reconnect settings (1 s backoff
  * cap, 60 tries). NULL (message printed) on failure. */
-struct mw_conn *mwt_connect(const char *name, uint16_t prefetch, int heartbeat_s);
+struct mw_conn *mwt_connect(const char *name, uint16_t prefetch,
+                            int heartbeat_s);
 
 /* Unique resource name "mwt.<what>.<pid>". */
 void mwt_name(char *out, size_t size, const char *what);
@@ -49,7 +50,8 @@ void mwt_sleep_ms(int64_t ms);
 
 /* --name VALUE options; a missing option takes the default, a malformed
  * number exits with status 2. */
-const char *mwt_opt_str(int argc, char **argv, const char *name, const char *def);
+const char *mwt_opt_str(int argc, char **argv, const char *name,
+                        const char *def);
 long mwt_opt_long(int argc, char **argv, const char *name, long def);
 bool mwt_opt_flag(int argc, char **argv, const char *name);
 
@@ -61,6 +63,11 @@ int mwt_case_confirms(int argc, char **argv);
 int mwt_case_unroutable(int argc, char **argv);
 int mwt_case_meta(int argc, char **argv);
 int mwt_case_heartbeat(int argc, char **argv);
+
+/* Compression cases (mwt_lz4.c). */
+int mwt_case_lz4(int argc, char **argv);
+int mwt_case_lz4_poison(int argc, char **argv);
+int mwt_case_lz4_republish(int argc, char **argv);
 
 /* Roles for multi-process cases (mwt_roles.c). */
 int mwt_role_produce(int argc, char **argv);

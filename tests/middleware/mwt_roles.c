@@ -20,7 +20,8 @@ struct produce_opts {
     long count, size, rate, progress, eof;
 };
 
-static int produce_loop(struct mw_conn *c, const struct produce_opts *o, uint8_t *buf)
+static int produce_loop(struct mw_conn *c, const struct produce_opts *o,
+                        uint8_t *buf)
 {
     struct mw_meta m;
     int64_t t0 = mwt_now_ms(), due;
@@ -65,12 +66,14 @@ int mwt_role_produce(int argc, char **argv)
     o.rate = mwt_opt_long(argc, argv, "--rate", 0);
     o.progress = mwt_opt_long(argc, argv, "--progress", 0);
     o.eof = mwt_opt_long(argc, argv, "--eof", 0);
-    CHECK(o.queue != NULL && o.size >= 8, "usage: produce --queue Q [--size >= 8]");
+    CHECK(o.queue != NULL && o.size >= 8,
+          "usage: produce --queue Q [--size >= 8]");
     (void)snprintf(name, sizeof(name), "mwt-produce-%s", o.producer);
     c = mwt_connect(name, 16, 10);
     buf = malloc((size_t)o.size);
     CHECK(c != NULL && buf != NULL, "setup");
-    CHECK(mw_declare_queue(c, o.queue, MW_QUEUE_DURABLE, NULL, 0) == MW_OK, "declare");
+    CHECK(mw_declare_queue(c, o.queue, MW_QUEUE_DURABLE, NULL, 0) == MW_OK,
+          "declare");
     CHECK(produce_loop(c, &o, buf) == 0, "produce");
     rc = mw_flush(c);
     CHECK(rc == MW_OK, "flush: %s", mw_strerror(rc));
@@ -95,8 +98,9 @@ static int consume_one(struct mw_conn *c, struct consume_state *s,
 
     CHECK(mwt_body_check(d->body, d->len, &id) && (int64_t)id == d->meta.seq,
           "corrupt message seq=%" PRId64 " len=%zu", d->meta.seq, d->len);
-    printf("MSG %s %" PRId64 " %d\n", d->meta.producer[0] ? d->meta.producer : "-",
-           d->meta.seq, d->redelivered ? 1 : 0);
+    printf("MSG %s %" PRId64 " %d\n",
+           d->meta.producer[0] ? d->meta.producer : "-", d->meta.seq,
+           d->redelivered ? 1 : 0);
     s->received++;
     if (s->seen != NULL && d->meta.seq >= 0 && d->meta.seq < s->distinct_goal &&
         !s->seen[d->meta.seq]) {
@@ -156,7 +160,8 @@ int mwt_role_consume(int argc, char **argv)
     s.distinct_goal = mwt_opt_long(argc, argv, "--distinct", 0);
     s.hold = mwt_opt_long(argc, argv, "--hold", 0);
     s.until_eof = mwt_opt_flag(argc, argv, "--until-eof");
-    CHECK(queue != NULL && prefetch > 0 && prefetch < 65536, "usage: consume --queue Q");
+    CHECK(queue != NULL && prefetch > 0 && prefetch < 65536,
+          "usage: consume --queue Q");
     if (s.distinct_goal > 0) {
         s.seen = calloc((size_t)s.distinct_goal, 1);
         CHECK(s.seen != NULL, "calloc");
@@ -164,13 +169,14 @@ int mwt_role_consume(int argc, char **argv)
     (void)snprintf(name, sizeof(name), "mwt-consume-%s", queue);
     c = mwt_connect(name, (uint16_t)prefetch, 10);
     CHECK(c != NULL, "connect");
-    CHECK(mw_declare_queue(c, queue, MW_QUEUE_DURABLE, NULL, 0) == MW_OK, "declare");
+    CHECK(mw_declare_queue(c, queue, MW_QUEUE_DURABLE, NULL, 0) == MW_OK,
+          "declare");
     CHECK(mw_consume(c, queue) == MW_OK, "consume");
     printf("READY\n");
     fflush(stdout);
     CHECK(consume_loop(c, &s) == 0, "consume loop");
-    printf("END received=%ld distinct=%ld stale=%ld eof=%ld reconnects=%u\n", s.received,
-           s.distinct, s.stale, s.ctl, mw_reconnects(c));
+    printf("END received=%ld distinct=%ld stale=%ld eof=%ld reconnects=%u\n",
+           s.received, s.distinct, s.stale, s.ctl, mw_reconnects(c));
     mw_close(c);
     free(s.seen);
     return 0;

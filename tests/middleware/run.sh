@@ -258,6 +258,12 @@ multi 8 "kill -9 of a consumer" t_kill9
 multi 9 "broker restart mid-stream" t_restart
 inproc 10 "envelope metadata" meta
 multi 11 "heartbeat while idle" t_heartbeat
+inproc 12 "lz4 round trip" lz4
+inproc 13 "lz4 poison messages" lz4-poison
+inproc 14 "lz4 republish after reconnect" lz4-republish --count 400
+if selected 12 && [ -s "$WORK/12.out" ]; then
+    grep -o 'RATIO.*' "$WORK/12.out" | sed 's/^RATIO/compression ratio seen:/' || true
+fi
 
 # Durable queues of the multi-process cases (matters with an external broker).
 timeout 30 "$MWT" delete "mwt.work.$RUN" "mwt.n1.$RUN" "mwt.kill.$RUN" \
