@@ -3,7 +3,8 @@
 # filters frozen (SIGSTOP), a client streaming a data set larger than the
 # bound is held back (TCP backpressure) while the filter queue it feeds stays
 # within GATEWAY_MAX_BACKLOG plus one check interval; once the filters run
-# again the session completes byte-exact. Real broker, real processes.
+# again the session completes byte-exact. Real broker, real processes. The
+# client sends 64 KiB batches, so the set spans many check intervals.
 source "$(dirname "$0")/lib.sh"
 e2e_init backpressure
 
@@ -23,7 +24,7 @@ done
 kill -STOP "${filters[@]}"
 
 timeout 300 "$B/bin/client" --data-folder gen --data-root "$DATA" --output "$WORK/out" \
-    --gateway "$GATEWAY_ADDR" --no-progress > "$WORK/c.out" 2> "$WORK/c.err" &
+    --gateway "$GATEWAY_ADDR" --no-progress --batch-bytes 65536 > "$WORK/c.out" 2> "$WORK/c.err" &
 client=$!
 
 # Ready messages of the filter queues while the client is held back (what
