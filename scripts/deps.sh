@@ -6,7 +6,8 @@ set -euo pipefail
 PKGS=(gcc make pkg-config librabbitmq-dev libcsv-dev uuid-dev libcjson-dev
       zlib1g-dev libcmocka-dev rabbitmq-server sqlite3 python3 curl procps
       iproute2 clang libclang-rt-14-dev valgrind libmicrohttpd-dev
-      libcurl4-openssl-dev liblz4-dev)
+      libcurl4-openssl-dev liblz4-dev libsqlite3-dev clang-format clang-tidy
+      cppcheck)
 
 missing=()
 for p in "${PKGS[@]}"; do
