@@ -69,6 +69,7 @@ $(eval $(call includes,coordinator,coordinator $(L_PIPELINE)))
 $(eval $(call includes,gateway,gateway $(L_PIPELINE)))
 $(eval $(call includes,client,client $(L_COMMON)))
 $(eval $(call includes,monitor,monitor $(L_COMMON)))
+$(eval $(call includes,controlplane,controlplane $(L_MW)))
 $(eval $(call includes,tools/gen-dataset,tools/gen-dataset $(L_COMMON)))
 # tests see everything (path-qualified includes from the root for programs'
 # internals: "coordinator/coord.h")
@@ -123,6 +124,7 @@ test:
 	$(MAKE) test-middleware
 	$(MAKE) test-monitor
 	$(MAKE) test-e2e
+	$(MAKE) test-controlplane
 	$(MAKE) test-chaos
 	$(MAKE) test-crashpoints
 	$(MAKE) test-hostile
@@ -203,7 +205,8 @@ deps:
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	  --suppress=missingIncludeSystem -I common -I middleware -I workers/runtime \
-	  common middleware pipeline gateway client workers coordinator monitor tools
+	  common middleware pipeline gateway client workers coordinator monitor \
+	  controlplane tools
 
 # The style is .clang-format's (4 spaces, Linux braces, 80 columns):
 # `make format` applies it, `make format-check` (in `make test`) fails on any

@@ -96,5 +96,7 @@ unsigned plan_shard_session(const char *session, int n);
 #define PLAN_COORD_QUEUE "coordinator"     /* via the default exchange */
 #define PLAN_RESULTS_EXCHANGE "cs.results" /* direct: key = gateway id */
 #define PLAN_CONTROL_ALL "all"
+/* fanout: the coordinator's session snapshots (JSON), for the control plane */
+#define PLAN_EVENTS_EXCHANGE "cs.events"
 
 #endif

@@ -60,14 +60,15 @@ struct coord *coord_create(const struct plan *p, struct tombs *tombs)
     c->buckets = calloc(INITIAL_BUCKETS, sizeof(*c->buckets));
     c->nbuckets = INITIAL_BUCKETS;
     c->out = malloc(sizeof(*c->out));
+    c->snap = malloc(sizeof(*c->snap));
     c->tombs = tombs;
     if (tombs == NULL) {
         c->tombs = tombs_create(COORD_TOMBSTONES);
         c->own_tombs = true;
     }
     c->clock = monotonic_ms;
-    if (c->buckets == NULL || c->out == NULL || c->tombs == NULL ||
-        csess_layout(c) != 0) {
+    if (c->buckets == NULL || c->out == NULL || c->snap == NULL ||
+        c->tombs == NULL || csess_layout(c) != 0) {
         coord_destroy(c);
         return NULL;
     }
@@ -83,6 +84,7 @@ void coord_destroy(struct coord *c)
     if (c->own_tombs)
         tombs_destroy(c->tombs);
     free(c->out);
+    free(c->snap);
     free(c->qname);
     free(c->qstage);
     free(c);
@@ -108,6 +110,12 @@ void coord_set_end_hook(struct coord *c, coord_end_fn fn, void *arg)
 {
     c->end_fn = fn;
     c->end_arg = arg;
+}
+
+void coord_set_final_hook(struct coord *c, coord_final_fn fn, void *arg)
+{
+    c->final_fn = fn;
+    c->final_arg = arg;
 }
 
 /* ------------------------------------------------------------ emitting */
@@ -304,7 +312,7 @@ static void evaluate(struct coord *c, struct session *ss)
         log_info("eof session=%s end elapsed_ms=%" PRIu64 " sessions=%zu",
                  ss->id, coord_now(c) - ss->start_ms, c->nsessions - 1);
         c->stats.completed++;
-        csess_drop(c, ss);
+        csess_drop(c, ss, COORD_PHASE_DONE, "");
     }
 }
 
@@ -594,7 +602,7 @@ static int on_abort(struct coord *c, const struct ctl_msg *in)
     coord_emit(c, PLAN_CONTROL_ALL, c->out);
     if (ss) {
         c->stats.aborted++;
-        csess_drop(c, ss);
+        csess_drop(c, ss, COORD_PHASE_ABORTED, in->reason);
     } else {
         csess_tombstone(c, in->session);
     }

@@ -132,6 +132,73 @@ void coord_stage_live(struct coord *c, enum plan_stage_id s, bool live);
 typedef void (*coord_end_fn)(void *arg, const char *session);
 void coord_set_end_hook(struct coord *c, coord_end_fn fn, void *arg);
 
+/* ---- session snapshots (the control plane's view, cs.events) ----
+ *
+ * What the machine knows of one session, computed on demand by a pure
+ * function: its phase, the processed and expected messages of every stage
+ * with an input queue, and the rejected rows per table. The phase maps the
+ * stages' states: streaming while the gateway stage is not complete (the
+ * client still sends), finishing once the sink is finishing (results are
+ * being sent), draining in between; done, failed or aborted at the end. */
+enum coord_phase {
+    COORD_PHASE_STREAMING = 0,
+    COORD_PHASE_DRAINING,
+    COORD_PHASE_FINISHING,
+    COORD_PHASE_DONE,
+    COORD_PHASE_FAILED,
+    COORD_PHASE_ABORTED,
+    COORD_NPHASES,
+};
+
+#define COORD_SNAP_ID 40      /* session id + NUL (CTL_ID_MAX) */
+#define COORD_SNAP_REASON 256 /* error or abort reason + NUL */
+
+struct coord_snap {
+    char session[COORD_SNAP_ID];
+    char gateway[COORD_SNAP_ID + 24]; /* the session's reply-to, or "" */
+    enum coord_phase phase;
+    uint64_t age_ms; /* since the machine first saw the session */
+    struct {
+        enum coord_state state;
+        int64_t processed; /* ids reported, summed over the stage's flows */
+        int64_t expected;  /* messages declared so far */
+    } stage[PLAN_NSTAGES]; /* [PLAN_GATEWAY] has no input: counts are 0 */
+    int64_t rejected[PLAN_NTABLES]; /* summed over the stages */
+    char reason[COORD_SNAP_REASON]; /* failed or aborted: why; else "" */
+};
+
+/* Fills *out with the snapshot of an active session. 0, or -1 when the
+ * session is not active. */
+int coord_snapshot(const struct coord *c, const char *session,
+                   struct coord_snap *out);
+
+/* Calls fn(arg, id) for every active session (id borrowed for the call).
+ * fn must not change the machine. */
+typedef void (*coord_each_fn)(void *arg, const char *session);
+void coord_foreach(const struct coord *c, coord_each_fn fn, void *arg);
+
+/* Called with the last snapshot of every session that ends (done, failed
+ * or aborted), before the end hook; `s` is borrowed for the call. NULL:
+ * none. */
+typedef void (*coord_final_fn)(void *arg, const struct coord_snap *s);
+void coord_set_final_hook(struct coord *c, coord_final_fn fn, void *arg);
+
+/* "streaming", "draining", "finishing", "done", "failed", "aborted"; "?"
+ * if out of range. */
+const char *coord_phase_name(int phase);
+
+/* Percent of stage s of a snapshot: 100 when the stage is complete, else
+ * processed of expected (declared so far), at most 99; 0 while nothing is
+ * declared. */
+int coord_snap_percent(const struct coord_snap *snap, enum plan_stage_id s);
+
+/* The snapshot as one JSON object (docs/ARCHITECTURE.md, "Control plane"):
+ * started_ms and ended_ms are wall-clock milliseconds (ended_ms < 0: not
+ * ended), given by the caller. Returns a malloc'd NUL-terminated string
+ * (the caller frees it), or NULL when out of memory. */
+char *coord_snap_json(const struct coord_snap *snap, int64_t started_ms,
+                      int64_t ended_ms);
+
 /* Applies one control message (borrowed) and emits the resulting messages
  * through emit(arg, ...), in order. Invalid fields and ended sessions are
  * logged and ignored (that is not an error).

@@ -11,6 +11,10 @@
 #include "idset.h"
 
 _Static_assert(PLAN_MAX_REPLICAS < 64, "replica masks are 64 bits");
+_Static_assert(COORD_SNAP_ID == CTL_ID_MAX, "snapshot ids are session ids");
+_Static_assert(sizeof(((struct coord_snap *)0)->gateway) ==
+                   sizeof(((struct ctl_msg *)0)->reply_to),
+               "a snapshot's gateway is the session's reply-to");
 
 #define COORD_BIT(i) (UINT64_C(1) << (i))
 
@@ -63,6 +67,9 @@ struct coord {
     uint64_t down_since[PLAN_NSTAGES]; /* 0: the stage has a live replica */
     coord_end_fn end_fn;
     void *end_arg;
+    coord_final_fn final_fn;
+    void *final_arg;
+    struct coord_snap *snap; /* scratch for the final snapshot */
     bool stopping;
     struct coord_stats stats;
 
@@ -85,7 +92,13 @@ void cstall_check(struct coord *c, struct session *ss, uint64_t now);
 int csess_layout(struct coord *c); /* queue names and indexes; 0 or -1 */
 struct session *csess_find(const struct coord *c, const char *id);
 struct session *csess_new(struct coord *c, const char *id, uint64_t now);
-void csess_drop(struct coord *c, struct session *ss); /* frees, tombstones */
+/* Frees ss and tombstones it, after the final hook (the session's last
+ * snapshot, with phase `how` and `reason`, "" for none) and the end hook. */
+void csess_drop(struct coord *c, struct session *ss, enum coord_phase how,
+                const char *reason);
+/* coord_snap.c: the snapshot of ss. */
+void csnap_fill(const struct coord *c, const struct session *ss,
+                struct coord_snap *out);
 void csess_free_all(struct coord *c);
 bool csess_tombstoned(const struct coord *c, const char *id);
 void csess_tombstone(struct coord *c, const char *id);

@@ -138,10 +138,17 @@ static void session_free(struct session *ss)
     free(ss);
 }
 
-void csess_drop(struct coord *c, struct session *ss)
+void csess_drop(struct coord *c, struct session *ss, enum coord_phase how,
+                const char *reason)
 {
     struct session **link = find_link(c, ss->id);
 
+    if (c->final_fn) {
+        csnap_fill(c, ss, c->snap);
+        c->snap->phase = how;
+        snprintf(c->snap->reason, sizeof(c->snap->reason), "%s", reason);
+        c->final_fn(c->final_arg, c->snap);
+    }
     *link = ss->next;
     c->nsessions--;
     csess_tombstone(c, ss->id);

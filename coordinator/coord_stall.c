@@ -79,7 +79,7 @@ static void fail_session(struct coord *c, struct session *ss, int s,
     snprintf(c->out->reason, sizeof(c->out->reason), "%s", reason);
     coord_emit(c, PLAN_CONTROL_ALL, c->out);
     c->stats.failed++;
-    csess_drop(c, ss);
+    csess_drop(c, ss, COORD_PHASE_FAILED, reason);
 }
 
 /* Tells the gateway what a stalled session waits for, or fails it. */

@@ -1,7 +1,9 @@
 /*
  * service.c - the coordinator process (see service.h): consumes the durable
  * `coordinator` queue, feeds every control message to the EOF state machine
- * (coord.h) and publishes what it emits on cs.control.
+ * (coord.h) and publishes what it emits on cs.control. After every commit
+ * it publishes the sessions' snapshots that are due to cs.events, for the
+ * control plane (events.h).
  *
  * Crash recovery: every session-scoped message it consumes is appended to
  * that session's write-ahead log (CS_STATE_DIR/coordinator/<session>.wal)
@@ -23,6 +25,7 @@
 #include "clock.h"
 #include "coord.h"
 #include "ctl.h"
+#include "events.h"
 #include "fault.h"
 #include "grow.h"
 #include "hb.h"
@@ -67,6 +70,7 @@ struct service {
     char (*ended)[CTL_ID_MAX]; /* sessions that ended: logs to delete */
     size_t nended, endcap;
     struct hb *hb;
+    struct cevents *events; /* session snapshots for the control plane */
 };
 
 /* A returned or nacked publish is lost, not fatal: hello, the resend timer
@@ -289,12 +293,17 @@ static int run(struct service *sv)
             if (rc == 0)
                 rc = tick(sv);
         }
+        /* every other publish is confirmed once the batch is committed */
+        if (rc == 0 && sv->ntags == 0)
+            rc = cevents_publish(sv->events, sv->conn, sv->coord);
         if (rc != 0) {
             log_error("coordinator stopping on error: %s", cs_strerror(rc));
             return rc;
         }
     }
     rc = commit(sv);
+    if (rc == 0)
+        rc = cevents_publish(sv->events, sv->conn, sv->coord);
     log_info("coordinator stopping: %s",
              sig_stop_requested() ? "signal" : "shutdown message");
     return rc;
@@ -364,6 +373,7 @@ static int recover(struct service *sv, const struct plan *plan)
     coord_set_stage_limits(sv->coord, (uint64_t)sv->cf->notice_s * 1000,
                            (uint64_t)sv->cf->fail_s * 1000);
     coord_set_end_hook(sv->coord, on_end, sv);
+    coord_set_final_hook(sv->coord, cevents_final, sv->events);
     rc = wal_dir_list(sv->dir, replay_log, sv);
     if (rc != 0) {
         log_error("coordinator cannot replay its logs: %s", cs_strerror(rc));
@@ -444,6 +454,9 @@ static int start(struct service *sv, const struct plan *plan)
     if (rc == 0)
         rc = topo_declare_all_control(sv->conn, plan);
     if (rc == 0)
+        rc = mw_declare_exchange(sv->conn, PLAN_EVENTS_EXCHANGE,
+                                 MW_EXCHANGE_FANOUT);
+    if (rc == 0)
         rc = mw_consume(sv->conn, PLAN_COORD_QUEUE);
     if (rc == 0)
         rc = coord_rc(sv, coord_resume(sv->coord, emit_ctl, sv));
@@ -462,6 +475,7 @@ static void cleanup(struct service *sv)
     tombs_destroy(sv->tombs);
     wal_dir_close(sv->dir);
     hb_destroy(sv->hb);
+    cevents_destroy(sv->events);
     free(sv->in);
     free(sv->ended);
 }
@@ -489,7 +503,9 @@ int coord_service_main(int argc, char **argv)
     sv.cf = &cf;
     sv.plan = &plan;
     sv.hb = hb_create("coordinator");
-    if (sv.hb != NULL && recover(&sv, &plan) == 0 && start(&sv, &plan) == 0) {
+    sv.events = cevents_create(cf.id);
+    if (sv.hb != NULL && sv.events != NULL && recover(&sv, &plan) == 0 &&
+        start(&sv, &plan) == 0) {
         log_info("coordinator ready queue=%s", PLAN_COORD_QUEUE);
         if (run(&sv) == 0) {
             status = 0;

@@ -5,7 +5,9 @@
 # file under $PIPELINE_LOGS. Requires scripts/broker.sh to be sourced first
 # (for cleanup_add) and binaries under $B/bin.
 #
-#   pipeline_start            -> exports GATEWAY_ADDR, PIPELINE_LOGS
+#   pipeline_start            -> exports GATEWAY_ADDR, PIPELINE_LOGS and
+#                                CONTROLPLANE_ADDR (the control plane's HTTP
+#                                API; not under the monitors yet)
 #   pipeline_stop             -> SIGTERM to everything, waits, exit statuses
 #   pipeline_replicas STAGE   -> replica count of STAGE in $CS_REPLICAS
 #   pipeline_restart NAME [SIG [VAR=VALUE...]]
@@ -155,6 +157,14 @@ pipeline_start() {
         pipeline_wait_log "$PIPELINE_LOGS/${PIPELINE_NAMES[$i]}.log" "started stage=" \
             "${PIPELINE_START_TIMEOUT:-30}" || return 1
     done
+    # The control plane (issue 12): its HTTP API on a free loopback port
+    # unless CONTROLPLANE_PORT is set; its history under CS_STATE_DIR.
+    port=${CONTROLPLANE_PORT:-$(_pick_port)}
+    _pipeline_spawn controlplane AMQP_URL="$AMQP_URL" CONTROLPLANE_PORT="$port" \
+        CONTROLPLANE_BIND=127.0.0.1 "$B/bin/controlplane"
+    pipeline_wait_log "$PIPELINE_LOGS/controlplane.log" "controlplane ready" \
+        "${PIPELINE_START_TIMEOUT:-30}" || return 1
+    export CONTROLPLANE_ADDR="127.0.0.1:$port"
     port=${GATEWAY_PORT:-$(_pick_port)}
     _pipeline_spawn gateway AMQP_URL="$AMQP_URL" CS_REPLICAS="$CS_REPLICAS" \
         GATEWAY_PORT="$port" GATEWAY_BIND=127.0.0.1 "$B/bin/gateway"
@@ -168,7 +178,7 @@ pipeline_start() {
         return 1
     fi
     export GATEWAY_ADDR="127.0.0.1:$port"
-    echo "pipeline: up (replicas: ${CS_REPLICAS:-all 1}), gateway $GATEWAY_ADDR, logs $PIPELINE_LOGS"
+    echo "pipeline: up (replicas: ${CS_REPLICAS:-all 1}), gateway $GATEWAY_ADDR, control plane http://$CONTROLPLANE_ADDR, logs $PIPELINE_LOGS"
 }
 
 # Graceful stop, the way a deployment stops: SIGTERM to the gateway first; it
@@ -220,6 +230,8 @@ pipeline_stop() {
         kill -TERM "${PIPELINE_PIDS[$last]}" 2>/dev/null || true
         _pipeline_wait_pid "${PIPELINE_PIDS[$last]}" 60 || true
         for ((i = 0; i < last; i++)); do
+            # the control plane hears no shutdown: it gets SIGTERM below
+            [ "${PIPELINE_NAMES[$i]}" != controlplane ] || continue
             _pipeline_wait_pid "${PIPELINE_PIDS[$i]}" 15 || break
         done
     fi

@@ -1,0 +1,101 @@
+/*
+ * http.c - the control plane's HTTP API (see http.h).
+ */
+#include "http.h"
+
+#include "store.h"
+
+#include "httpd.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define SESSIONS "/api/sessions"
+
+struct cp_http {
+    struct httpd *d;
+    struct cp_store *store;
+    const atomic_bool *connected;
+};
+
+static char *error(int *code, int status, const char *msg)
+{
+    *code = status;
+    return httpd_error_json(msg);
+}
+
+static char *session(struct cp_http *h, const char *id, int *code)
+{
+    bool found = false;
+    char *body;
+
+    if (strchr(id, '/') != NULL)
+        return error(code, 404, "not found");
+    if (!cp_session_id_valid(id))
+        return error(code, 400, "malformed session id (a UUID is expected)");
+    body = cp_store_get_json(h->store, id, &found);
+    if (!found) {
+        free(body);
+        return error(code, 404, "unknown session");
+    }
+    *code = 200;
+    return body;
+}
+
+static char *route(void *arg, const char *method, const char *url, int *code,
+                   const char **type)
+{
+    struct cp_http *h = arg;
+    size_t n = strlen(SESSIONS);
+    bool up;
+
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return error(code, 405, "only GET");
+    *code = 200;
+    if (strcmp(url, "/healthz") == 0) {
+        up = atomic_load(h->connected);
+        *code = up ? 200 : 503;
+        return strdup(up ? "{\"status\":\"ok\"}"
+                         : "{\"status\":\"broker unreachable\"}");
+    }
+    if (strcmp(url, "/metrics") == 0) {
+        *type = METRICS_TYPE;
+        return cp_store_metrics(h->store, atomic_load(h->connected));
+    }
+    if (strcmp(url, SESSIONS) == 0)
+        return cp_store_list_json(h->store);
+    if (strncmp(url, SESSIONS "/", n + 1) == 0)
+        return session(h, url + n + 1, code);
+    return error(code, 404, "not found");
+}
+
+struct cp_http *cp_http_start(const char *bind, unsigned port,
+                              struct cp_store *store,
+                              const atomic_bool *connected, char *err,
+                              size_t errsz)
+{
+    struct cp_http *h = calloc(1, sizeof(*h));
+
+    if (h == NULL) {
+        snprintf(err, errsz, "out of memory");
+        return NULL;
+    }
+    h->store = store;
+    h->connected = connected;
+    h->d = httpd_start(bind, port, 32768, route, h, err, errsz);
+    if (h->d == NULL) {
+        free(h);
+        return NULL;
+    }
+    return h;
+}
+
+void cp_http_stop(struct cp_http *h)
+{
+    if (h == NULL)
+        return;
+    httpd_stop(h->d);
+    free(h);
+}

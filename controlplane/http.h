@@ -1,0 +1,33 @@
+/*
+ * http.h - the control plane's HTTP API over libmicrohttpd:
+ *
+ *   GET /healthz             200 while the broker connection is up, else 503
+ *   GET /metrics             Prometheus text (store.h)
+ *   GET /api/sessions        {"sessions":[...]}, newest first
+ *   GET /api/sessions/{id}   one session; 400 for a malformed id, 404 unknown
+ *
+ * Anything else is 404 (405 for a method other than GET or HEAD on a known
+ * path); requests whose headers exceed the connection's memory are refused
+ * by libmicrohttpd with a 4xx. The server runs its own thread.
+ */
+#ifndef CS_CP_HTTP_H
+#define CS_CP_HTTP_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct cp_store;
+struct cp_http;
+
+/* Starts serving on bind:port (IPv4). `store` and `connected` are borrowed
+ * and must outlive the server. NULL on failure, with a message in err. */
+struct cp_http *cp_http_start(const char *bind, unsigned port,
+                              struct cp_store *store,
+                              const atomic_bool *connected, char *err,
+                              size_t errsz);
+
+/* Stops the server (waits for its thread). NULL is a no-op. */
+void cp_http_stop(struct cp_http *h);
+
+#endif
