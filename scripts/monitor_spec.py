@@ -5,6 +5,7 @@ process of a local pipeline to keep alive, the 3 monitors included.
   monitor_spec.py --bin DIR --logs DIR --cwd DIR --replicas SPEC
                   --gateway-port N --http-ports P1,P2,P3 [--gateway-id ID]
                   [--wrapper "valgrind ..."] [--auto-replica]
+                  [--controlplane-port N]
 
 The environment every process needs in common (AMQP_URL, CS_STATE_DIR,
 MONITOR_ADDRS, ...) is inherited from the monitors, which inherit it from
@@ -37,6 +38,8 @@ def main():
     ap.add_argument("--http-ports", required=True)
     ap.add_argument("--wrapper", default="")
     ap.add_argument("--auto-replica", action="store_true")
+    ap.add_argument("--controlplane-port", default="",
+                    help="also keep the control plane alive, on this port")
     a = ap.parse_args()
     wrapper = shlex.split(a.wrapper)
 
@@ -51,6 +54,10 @@ def main():
                               CS_REPLICA_ID="auto" if a.auto_replica else str(i)))
     slots.append(slot("gateway", "gateway", GATEWAY_PORT=a.gateway_port,
                       GATEWAY_BIND="127.0.0.1", GATEWAY_ID=a.gateway_id))
+    if a.controlplane_port:
+        slots.append(slot("controlplane", "controlplane",
+                          CONTROLPLANE_PORT=a.controlplane_port,
+                          CONTROLPLANE_BIND="127.0.0.1"))
     for i, port in enumerate(a.http_ports.split(","), 1):
         s = slot("monitor-%d" % i, "monitor", MONITOR_ID=str(i),
                  MONITOR_HTTP_PORT=port)

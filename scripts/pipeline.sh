@@ -95,11 +95,17 @@ _pipeline_pids_from_monitors() {
 # Starts the 3 monitors, which start the pipeline of the spec; waits until
 # every slot is up.
 _pipeline_start_monitors() {
-    local port=$1 udp=() http=() p i s
+    local port=$1 udp=() http=() p i s cp=()
     for i in 1 2 3 4 5 6; do
         p=$(_pick_port "$port" "${udp[@]}" "${http[@]}") || return 1
         if [ "$i" -le 3 ]; then udp+=("$p"); else http+=("$p"); fi
     done
+    # PIPELINE_CONTROLPLANE=1: the control plane is a slot too (make run)
+    if [ "${PIPELINE_CONTROLPLANE:-0}" = 1 ]; then
+        p=${CONTROLPLANE_PORT:-$(_pick_port "$port" "${udp[@]}" "${http[@]}")} || return 1
+        cp=(--controlplane-port "$p")
+        export CONTROLPLANE_ADDR="127.0.0.1:$p"
+    fi
     export MONITOR_ADDRS="127.0.0.1:${udp[0]},127.0.0.1:${udp[1]},127.0.0.1:${udp[2]}"
     export MONITOR_PEERS="1=127.0.0.1:${udp[0]},2=127.0.0.1:${udp[1]},3=127.0.0.1:${udp[2]}"
     export MONITOR_HTTP="${http[0]},${http[1]},${http[2]}" MONITOR_HTTP_BIND=127.0.0.1
@@ -107,7 +113,7 @@ _pipeline_start_monitors() {
     python3 scripts/monitor_spec.py --bin "$(cd "$B/bin" && pwd)" --logs "$PIPELINE_LOGS" \
         --cwd "$(pwd)" --replicas "$CS_REPLICAS" --gateway-port "$port" \
         --gateway-id "gw-$port" --http-ports "$MONITOR_HTTP" \
-        --wrapper "${PIPELINE_WRAPPER:-}" > "$MONITOR_SPEC" || return 1
+        --wrapper "${PIPELINE_WRAPPER:-}" "${cp[@]}" > "$MONITOR_SPEC" || return 1
     for i in 1 2 3; do
         MONITOR_ID=$i MONITOR_HTTP_PORT=${http[$((i - 1))]} "$B/bin/monitor" \
             >> "$PIPELINE_LOGS/monitor-$i.log" 2>&1 &
@@ -137,7 +143,7 @@ pipeline_start() {
         port=${GATEWAY_PORT:-$(_pick_port)}
         _pipeline_start_monitors "$port" || return 1
         export GATEWAY_ADDR="127.0.0.1:$port"
-        echo "pipeline: up under 3 monitors (replicas: ${CS_REPLICAS:-all 1}), gateway $GATEWAY_ADDR, monitors' HTTP $MONITOR_HTTP, logs $PIPELINE_LOGS"
+        echo "pipeline: up under 3 monitors (replicas: ${CS_REPLICAS:-all 1}), gateway $GATEWAY_ADDR, monitors' HTTP $MONITOR_HTTP${CONTROLPLANE_ADDR:+, control plane http://$CONTROLPLANE_ADDR}, logs $PIPELINE_LOGS"
         return 0
     fi
     _pipeline_spawn coordinator AMQP_URL="$AMQP_URL" CS_REPLICAS="$CS_REPLICAS" \

@@ -16,12 +16,13 @@ source scripts/broker.sh
 source scripts/pipeline.sh
 
 export CS_REPLICAS=${CS_REPLICAS:-filter=2,agg-q2=2,agg-q3=2,agg-q4=2,sink=2}
-export PIPELINE_MONITORS=${RUN_MONITORS:-1}
+export PIPELINE_MONITORS=${RUN_MONITORS:-1} PIPELINE_CONTROLPLANE=1
 folders=${RUN_FOLDERS:-dataset1 generated}
 
 broker_start
 echo "run: broker $AMQP_URL (management UI: ${MGMT_URL:-n/a})"
 pipeline_start
+echo "run: control plane: curl http://$CONTROLPLANE_ADDR/api/sessions (sessions, live progress per stage; /metrics)"
 status=0
 for f in $folders; do
     echo
@@ -34,5 +35,8 @@ for f in $folders; do
         status=1
     fi
 done
+echo
+echo "run: the control plane saw: $(curl -s "http://$CONTROLPLANE_ADDR/api/sessions" |
+    python3 -c 'import json,sys; print(", ".join("%s %s" % (x["id"][:8], x["state"]) for x in json.load(sys.stdin)["sessions"]))' 2>/dev/null || echo '(no answer)')"
 pipeline_stop || status=1
 exit $status
