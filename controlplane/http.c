@@ -3,6 +3,7 @@
  */
 #include "http.h"
 
+#include "dash.h"
 #include "store.h"
 
 #include "httpd.h"
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define HTML_TYPE "text/html; charset=utf-8"
 #define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
 #define SESSIONS "/api/sessions"
 
@@ -54,6 +56,10 @@ static char *route(void *arg, const char *method, const char *url, int *code,
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return error(code, 405, "only GET");
     *code = 200;
+    if (strcmp(url, "/") == 0) {
+        *type = HTML_TYPE;
+        return strdup(cp_dash_html);
+    }
     if (strcmp(url, "/healthz") == 0) {
         up = atomic_load(h->connected);
         *code = up ? 200 : 503;

@@ -1,6 +1,7 @@
 /*
  * http.h - the control plane's HTTP API over libmicrohttpd:
  *
+ *   GET /                    the live dashboard (dash.h)
  *   GET /healthz             200 while the broker connection is up, else 503
  *   GET /metrics             Prometheus text (store.h)
  *   GET /api/sessions        {"sessions":[...]}, newest first

@@ -2,5 +2,5 @@
 # snapshots (cs.events) kept in memory and in SQLite, served over HTTP
 # (libmicrohttpd). libsqlite3 and libmicrohttpd are linked here only.
 $(eval $(call program,controlplane,controlplane/main.c controlplane/store.c \
-    controlplane/http.c,mw common))
+    controlplane/http.c controlplane/dash.c,mw common))
 $(B)/bin/controlplane: LDLIBS += -lmicrohttpd -lsqlite3

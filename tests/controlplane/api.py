@@ -142,6 +142,13 @@ def raw(addr, data):
 
 
 def cmd_hostile(addr):
+    status, ctype, body = get(addr, "/")
+    check(status == 200 and ctype.startswith("text/html") and
+          "coffee-stream sessions" in body and "fetch('/api/sessions')" in body and
+          "setInterval(tick,1000)" in body and
+          not re.search(r'(src|href)\s*=\s*["\']?(https?:)?//', body),
+          "GET / is the dashboard: HTML polling /api/sessions every second, "
+          "nothing loaded from elsewhere (%d %s)" % (status, ctype))
     cases = [
         ("/api/sessions/" + str(uuid.uuid4()), "GET", 404, "unknown session id"),
         ("/api/sessions/not-a-uuid", "GET", 400, "malformed session id"),
