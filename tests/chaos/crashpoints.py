@@ -135,6 +135,14 @@ class Suite:
                 c.label, H.tail(c.stderr, 4)))
         return got[0]
 
+    def finish(self, c):
+        """Waits for client c, then for the pipeline to settle; returns the
+        problems found (its verdict's details, what was left behind)."""
+        self.wait_client(c)
+        ok, details = self.verdict(c)
+        left = self.settle()
+        return [x for x in ((None if ok else details), left) if x]
+
     def settle(self):
         """Between cases: every slot ready, no slot still armed, no
         per-session state left. Returns '' or what is wrong."""
@@ -258,13 +266,7 @@ class Suite:
                     problems.append('no FAULT line in %s' % log)
             except H.Timeout as e:
                 problems.append(str(e))
-        self.wait_client(c)
-        ok, details = self.verdict(c)
-        if not ok:
-            problems.append(details)
-        left = self.settle()
-        if left:
-            problems.append(left)
+        problems += self.finish(c)
         self.checks.check(not problems, '%s on %s: killed mid-session, restarted with the fault '
                           '(crashed after replaying), then without; session %s exact in %.1f s; '
                           'case %.1f s' % (point, name, sid, c.duration, H.now() - t0),
@@ -290,13 +292,7 @@ class Suite:
         unexpected = len(p.unexpected)
         down = self.broker.restart(tick=p.poll, hard=hard)
         H.say('%s (down %.1f s) during session %s' % (what, down, sid))
-        self.wait_client(c)
-        ok, details = self.verdict(c)
-        if not ok:
-            problems.append(details)
-        left = self.settle()
-        if left:
-            problems.append(left)
+        problems += self.finish(c)
         died = p.unexpected[unexpected:]
         if died:
             problems.append('processes exited during the broker restart: %s' %
@@ -340,13 +336,7 @@ class Suite:
         held = H.now() - t0
         p.release(names)
         p.wait_ready(names, 60)
-        self.wait_client(c)
-        ok, details = self.verdict(c)
-        if not ok:
-            problems.append(details)
-        left = self.settle()
-        if left:
-            problems.append(left)
+        problems += self.finish(c)
         self.checks.check(not problems, 'every %s replica down for %.1f s during session %s: '
                           'coordinator sent drain while they were down (%s), messages waiting '
                           'in %s; restarted, session exact in %.1f s; case %.1f s' % (
