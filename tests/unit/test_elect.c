@@ -127,6 +127,16 @@ static void sim_free(struct sim *s)
 
 /* ------------------------------------------------------------ codec */
 
+/* A fresh cluster of monitors 1, 2 and 3, once 3 leads. */
+static void sim_three(struct sim *s)
+{
+    memset(s, 0, sizeof(*s));
+    sim_start(s, 1);
+    sim_start(s, 2);
+    sim_start(s, 3);
+    assert_true(sim_until_leader(s, 3, 2000) >= 0);
+}
+
 static void test_codec(void **state)
 {
     struct elect_msg m = {
@@ -264,11 +274,7 @@ static void test_leader_dies_timeout(void **state)
     int64_t t;
 
     (void)state;
-    memset(&s, 0, sizeof(s));
-    sim_start(&s, 1);
-    sim_start(&s, 2);
-    sim_start(&s, 3);
-    assert_true(sim_until_leader(&s, 3, 2000) >= 0);
+    sim_three(&s);
     sim_run(&s, 3000);
     sim_kill(&s, 3);
     t = sim_until_leader(&s, 2, 5000);
@@ -287,11 +293,7 @@ static void test_leader_exit_seen(void **state)
     int64_t t;
 
     (void)state;
-    memset(&s, 0, sizeof(s));
-    sim_start(&s, 1);
-    sim_start(&s, 2);
-    sim_start(&s, 3);
-    assert_true(sim_until_leader(&s, 3, 2000) >= 0);
+    sim_three(&s);
     sim_run(&s, 1000);
     sim_kill(&s, 3);
     elect_peer_exited(s.m[1], 3, s.pid[3]);
@@ -307,11 +309,7 @@ static void test_rejoin_as_follower(void **state)
     struct sim s;
 
     (void)state;
-    memset(&s, 0, sizeof(s));
-    sim_start(&s, 1);
-    sim_start(&s, 2);
-    sim_start(&s, 3);
-    assert_true(sim_until_leader(&s, 3, 2000) >= 0);
+    sim_three(&s);
     sim_kill(&s, 3);
     assert_true(sim_until_leader(&s, 2, 3000) >= 0);
     sim_run(&s, 500);
