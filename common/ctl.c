@@ -28,7 +28,7 @@ void ctl_init(struct ctl_msg *m, enum ctl_type type, const char *session)
     /* The arrays are only read up to their counts: zeroing 80 KiB per
      * message would cost more than the message. */
     memset(m, 0, offsetof(struct ctl_msg, flows));
-    m->nranges = m->nrejs = m->nrejected = m->nsessions = 0;
+    m->nranges = m->nrejs = m->nrejected = m->nsent = m->nsessions = 0;
     m->type = type;
     if (session)
         snprintf(m->session, sizeof(m->session), "%s", session);
@@ -309,9 +309,11 @@ char *ctl_encode(const struct ctl_msg *m, size_t *len)
              NULL &&
          add_str(root, "reply_to", m->reply_to) &&
          add_str(root, "status", m->status) &&
-         add_str(root, "reason", m->reason) && add_flows(root, m) &&
+         add_str(root, "reason", m->reason) &&
+         add_str(root, "client", m->client) &&
+         add_str(root, "folder", m->folder) && add_flows(root, m) &&
          add_counts(root, "rejected", m->rejected, m->nrejected) &&
-         add_sessions(root, m);
+         add_counts(root, "sent", m->sent, m->nsent) && add_sessions(root, m);
     if (ok)
         out = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
@@ -472,9 +474,12 @@ static int decode_root(const cJSON *root, struct ctl_msg *m)
         get_str(root, "reply_to", m->reply_to, sizeof(m->reply_to)) ||
         get_str(root, "status", m->status, sizeof(m->status)) ||
         get_str(root, "reason", m->reason, sizeof(m->reason)) ||
+        get_str(root, "client", m->client, sizeof(m->client)) ||
+        get_str(root, "folder", m->folder, sizeof(m->folder)) ||
         get_flows(m, root) ||
         get_counts(root, "rejected", m->rejected, &m->nrejected,
                    CTL_MAX_REJECTED) ||
+        get_counts(root, "sent", m->sent, &m->nsent, CTL_MAX_REJECTED) ||
         get_sessions(m, root))
         return -1;
     if (m->type != CTL_SHUTDOWN && m->type != CTL_HELLO &&

@@ -96,6 +96,8 @@ struct ctl_msg {
     char reply_to[64];
     char status[16]; /* end: "ok" | "error" */
     char reason[256];
+    char client[64];  /* session start: the client's name from HELLO */
+    char folder[128]; /* session start: the data folder it streams */
     int nflows;
     struct ctl_flow flows[CTL_MAX_FLOWS];
     int nranges;
@@ -104,6 +106,8 @@ struct ctl_msg {
     struct ctl_rej rejs[CTL_MAX_REJS];
     int nrejected; /* rejected rows per table (finish, end) */
     struct ctl_count rejected[CTL_MAX_REJECTED];
+    int nsent; /* gateway done: rows per table and "bytes" received */
+    struct ctl_count sent[CTL_MAX_REJECTED];
     int nsessions; /* hello */
     char sessions[CTL_MAX_SESSIONS][CTL_ID_MAX];
 };

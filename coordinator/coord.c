@@ -375,6 +375,8 @@ static int on_start(struct coord *c, const struct ctl_msg *in)
     if (ss == NULL && (ss = session_for(c, in, &nomem)) == NULL)
         return nomem ? COORD_ERR_NOMEM : 0;
     snprintf(ss->reply_to, sizeof(ss->reply_to), "%s", in->reply_to);
+    snprintf(ss->client, sizeof(ss->client), "%s", in->client);
+    snprintf(ss->folder, sizeof(ss->folder), "%s", in->folder);
     if (ss->reply_to[0] == '\0')
         log_warn("eof session=%s session_start without reply_to", ss->id);
     log_info("eof session=%s start reply_to=%s sessions=%zu", ss->id,
@@ -416,6 +418,22 @@ static int64_t declare_flows(struct coord *c, struct session *ss, int s,
     return total;
 }
 
+/* The gateway's counts of what the client sent (rows per table, bytes). */
+static void note_sent(struct session *ss, const struct ctl_msg *in)
+{
+    int i;
+
+    if (in->nsent == 0)
+        return;
+    ss->rows_sent = ss->bytes_sent = 0;
+    for (i = 0; i < in->nsent; i++) {
+        if (strcmp(in->sent[i].name, "bytes") == 0)
+            ss->bytes_sent += in->sent[i].n;
+        else
+            ss->rows_sent += in->sent[i].n;
+    }
+}
+
 static int on_done(struct coord *c, const struct ctl_msg *in)
 {
     bool nomem = false;
@@ -429,6 +447,11 @@ static int on_done(struct coord *c, const struct ctl_msg *in)
     if ((ss = session_for(c, in, &nomem)) == NULL)
         return nomem ? COORD_ERR_NOMEM : 0;
     st = &ss->st[s];
+    if (s == PLAN_GATEWAY && !ss->streamed) {
+        ss->streamed = true;
+        ss->streamed_ms = coord_now(c);
+        note_sent(ss, in);
+    }
     sent = declare_flows(c, ss, s, in);
     if (sent < 0)
         return COORD_ERR_NOMEM;

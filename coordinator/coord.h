@@ -164,6 +164,13 @@ struct coord_snap {
         int64_t expected;  /* messages declared so far */
     } stage[PLAN_NSTAGES]; /* [PLAN_GATEWAY] has no input: counts are 0 */
     int64_t rejected[PLAN_NTABLES]; /* summed over the stages */
+    char client[64];                /* the client's name, or "" */
+    char folder[128];               /* the data folder it streams, or "" */
+    int64_t rows_sent; /* rows the gateway received; -1: not known yet */
+    int64_t bytes_sent;
+    /* ms since the client's last batch was confirmed (the gateway's done),
+     * -1 while it streams: at the end, the drain (EOF) latency */
+    int64_t drain_ms;
     char reason[COORD_SNAP_REASON]; /* failed or aborted: why; else "" */
 };
 

@@ -44,6 +44,13 @@ struct session {
     struct flow *flows;
     size_t nflows, cap;
     int notice_stage; /* stage the last status named, -1: none */
+    /* For the control plane: who streams what (session start) and what
+     * the gateway received (its done); -1: not told yet. */
+    char client[sizeof(((struct ctl_msg *)0)->client)];
+    char folder[sizeof(((struct ctl_msg *)0)->folder)];
+    int64_t rows_sent, bytes_sent;
+    bool streamed; /* the gateway's done arrived, at streamed_ms */
+    uint64_t streamed_ms;
 };
 
 struct coord {

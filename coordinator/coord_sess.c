@@ -115,6 +115,7 @@ struct session *csess_new(struct coord *c, const char *id, uint64_t now)
     snprintf(ss->id, sizeof(ss->id), "%s", id);
     ss->start_ms = now;
     ss->notice_stage = -1;
+    ss->rows_sent = ss->bytes_sent = -1;
     for (s = 0; s < PLAN_NSTAGES; s++) {
         ss->st[s].state = COORD_WAITING;
         ss->st[s].since_ms = now;

@@ -20,6 +20,12 @@ void csnap_fill(const struct coord *c, const struct session *ss,
     snprintf(out->session, sizeof(out->session), "%s", ss->id);
     snprintf(out->gateway, sizeof(out->gateway), "%s", ss->reply_to);
     out->age_ms = coord_now(c) - ss->start_ms;
+    snprintf(out->client, sizeof(out->client), "%s", ss->client);
+    snprintf(out->folder, sizeof(out->folder), "%s", ss->folder);
+    out->rows_sent = ss->rows_sent;
+    out->bytes_sent = ss->bytes_sent;
+    out->drain_ms =
+        ss->streamed ? (int64_t)(coord_now(c) - ss->streamed_ms) : -1;
     for (s = 0; s < PLAN_NSTAGES; s++) {
         out->stage[s].state = ss->st[s].state;
         for (t = 0; t < PLAN_NTABLES; t++)
@@ -112,6 +118,13 @@ static bool add_rejected(cJSON *root, const struct coord_snap *snap)
     return o != NULL;
 }
 
+/* A count, or null when not known (negative). */
+static bool add_count(cJSON *root, const char *key, int64_t v)
+{
+    return v < 0 ? cJSON_AddNullToObject(root, key) != NULL
+                 : cJSON_AddNumberToObject(root, key, (double)v) != NULL;
+}
+
 char *coord_snap_json(const struct coord_snap *snap, int64_t started_ms,
                       int64_t ended_ms)
 {
@@ -129,7 +142,12 @@ char *coord_snap_json(const struct coord_snap *snap, int64_t started_ms,
          (ended_ms < 0 ? cJSON_AddNullToObject(root, "ended_ms") != NULL
                        : cJSON_AddNumberToObject(root, "ended_ms",
                                                  (double)ended_ms) != NULL) &&
-         cJSON_AddStringToObject(root, "error", snap->reason);
+         cJSON_AddStringToObject(root, "error", snap->reason) &&
+         cJSON_AddStringToObject(root, "client", snap->client) &&
+         cJSON_AddStringToObject(root, "data_folder", snap->folder) &&
+         add_count(root, "rows_sent", snap->rows_sent) &&
+         add_count(root, "bytes_sent", snap->bytes_sent) &&
+         add_count(root, "drain_ms", snap->drain_ms);
     stages = ok ? cJSON_AddArrayToObject(root, "stages") : NULL;
     for (s = PLAN_FILTER; stages && s < PLAN_NSTAGES; s++)
         if (!add_stage(stages, snap, s))

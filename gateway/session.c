@@ -247,6 +247,7 @@ static int sess_start(struct sess *x)
     gw_registry_set_id(x->srv->reg, x->s, id);
     ctl_init(&msg, CTL_SESSION_START, id);
     snprintf(msg.reply_to, sizeof(msg.reply_to), "%s", x->cfg->id);
+    snprintf(msg.client, sizeof(msg.client), "%s", gw_session_client(x->s));
     rc = topo_send_ctl(x->conn, NULL, &msg, x->cfg->id);
     if (rc == 0)
         rc = mw_flush(x->conn);
@@ -376,7 +377,14 @@ static int on_data_end(struct sess *x)
         plan_queue(PLAN_FILTER, table, key, sizeof(key));
         if (ctl_set_flow(msg, key, table, (int64_t)x->batches[t]) != 0)
             return sess_fail(x, PROTO_E_INTERNAL, "too many counts");
+        /* what the client sent, for the control plane */
+        snprintf(msg->sent[t].name, sizeof(msg->sent[t].name), "%s", table);
+        msg->sent[t].n = (int64_t)x->st.rows[t];
     }
+    _Static_assert(PLAN_NTABLES < CTL_MAX_REJECTED, "sent counts fit");
+    snprintf(msg->sent[t].name, sizeof(msg->sent[t].name), "bytes");
+    msg->sent[t].n = (int64_t)x->bytes;
+    msg->nsent = t + 1;
     rc = mw_flush(x->conn);
     FAULT_POINT("gateway.after_confirm_before_done");
     if (rc == 0)
