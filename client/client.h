@@ -3,7 +3,8 @@
  * disk (dataset.c), the connection to the gateway (conn.c), streaming the
  * tables (send.c), receiving the result files (results.c), the progress
  * line (progress.c) and running a session, again when its gateway is lost
- * (session.c). main.c wires them together.
+ * (session.c), and the control plane commands (cli.c with api.c and
+ * view.c). main.c wires them together.
  *
  * Functions that fail return a negative enum cl_status. A CL_FAIL has been
  * logged (log.h) with a clear message; a CL_LOST or CL_UNREACHABLE is
@@ -171,6 +172,10 @@ struct cl_results {
     bool committed; /* the files were renamed into place */
 };
 
+/* mkdir -p: creates path and its parents (path is modified while it runs,
+ * then restored). 0, or -1 (errno). */
+int cl_make_dirs(char *path);
+
 /* Creates the output directory (and parents). */
 int cl_results_init(struct cl_results *r, const char *dir);
 
@@ -215,5 +220,18 @@ struct cl_session_log {
  * discarded. Returns 0 or -1 (logged). */
 int cl_session_run(const struct cl_session_cfg *cfg, struct cl_dataset *ds,
                    struct cl_results *r, struct cl_session_log *sl);
+
+/* ---- cli.c: the control plane commands (status, watch, results) ---- */
+
+/* Each takes the arguments after "client" (argv[0] is the command's name)
+ * and returns the exit status: 0, 1 on failure (the control plane
+ * unreachable, an unknown session, ...; printed on stderr), 2 for bad
+ * arguments. */
+int cl_cmd_status(int argc, char **argv);
+int cl_cmd_watch(int argc, char **argv);
+int cl_cmd_results(int argc, char **argv);
+
+/* Prints the list of commands (client help). */
+void cl_cmd_usage(void);
 
 #endif

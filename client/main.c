@@ -1,7 +1,8 @@
 /*
  * main.c - the coffee-stream client: streams one data folder to the gateway
  * and writes the five result files (see client.h and docs/PROTOCOL.md); a
- * session whose gateway is lost runs again (session.c).
+ * session whose gateway is lost runs again (session.c). `client status`,
+ * `watch` and `results` ask the control plane instead (cli.c).
  *
  * Exit status: 0 when every result file arrived, 1 on any failure (the
  * message says why), 2 for a configuration error.
@@ -110,7 +111,9 @@ out_dataset:
     return rc;
 }
 
-int main(int argc, char **argv)
+/* `client run` and the bare form: streams a data set (argv[0] is the
+ * command's name). Returns the exit status. */
+static int cmd_run(int argc, char **argv)
 {
     struct config cfg;
     char outdir[4096], name[PROTO_NAME_MAX + 1], host[64] = "host";
@@ -155,19 +158,16 @@ int main(int argc, char **argv)
     size_t nopts = sizeof(opts) / sizeof(opts[0]);
     int rc;
 
-    if (log_init("client") != 0) {
-        fprintf(stderr, "error: LOG_LEVEL must be error|warn|info|debug\n");
-        return 2;
-    }
-    rc = cfg_parse(
-        opts, nopts, argc, argv, "usage: client --data-folder NAME [options]",
-        "Streams the tables of <data root>/NAME (stores, menu_items, "
-        "users, transactions,\ntransaction_items: */*.csv) to a "
-        "coffee-stream gateway and writes the result files into the "
-        "output folder:\n" CS_RESULT_FILES_TEXT ".\n"
-        "LOG_LEVEL (error|warn|info|debug) sets "
-        "the log level. Exit status: 0 when every\nresult arrived, 1 "
-        "on failure, 2 on a configuration error.");
+    rc =
+        cfg_parse(opts, nopts, argc, argv,
+                  "usage: client [run] --data-folder NAME [options]",
+                  "Streams the tables of <data root>/NAME (stores, menu_items, "
+                  "users, transactions,\ntransaction_items: */*.csv) to a "
+                  "coffee-stream gateway and writes the result files into the "
+                  "output folder:\n" CS_RESULT_FILES_TEXT ".\n"
+                  "LOG_LEVEL (error|warn|info|debug) sets "
+                  "the log level. Exit status: 0 when every\nresult arrived, 1 "
+                  "on failure, 2 on a configuration error.");
     if (rc == CFG_HELP)
         return 0;
     if (rc != CFG_OK)
@@ -191,4 +191,62 @@ int main(int argc, char **argv)
     else
         snprintf(name, sizeof(name), "client-%.32s-%ld", host, (long)getpid());
     return run(&cfg, outdir, name);
+}
+
+/* True when argv has --help or -h (the bare form's help lists the
+ * commands first). */
+static bool wants_help(int argc, char **argv)
+{
+    int i;
+
+    for (i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return true;
+    return false;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        int (*fn)(int argc, char **argv);
+    } cmds[] = {
+        {"run", cmd_run},
+        {"status", cl_cmd_status},
+        {"watch", cl_cmd_watch},
+        {"results", cl_cmd_results},
+    };
+    size_t i;
+
+    if (log_init("client") != 0) {
+        fprintf(stderr, "error: LOG_LEVEL must be error|warn|info|debug\n");
+        return 2;
+    }
+    if (argc < 2 || argv[1][0] == '-') { /* the bare form: run */
+        if (wants_help(argc, argv)) {
+            cl_cmd_usage();
+            printf("\n");
+        }
+        return cmd_run(argc, argv);
+    }
+    for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+        if (strcmp(argv[1], cmds[i].name) == 0)
+            return cmds[i].fn(argc - 1, argv + 1);
+    if (strcmp(argv[1], "help") == 0) {
+        for (i = 0; argc > 2 && i < sizeof(cmds) / sizeof(cmds[0]); i++)
+            if (strcmp(argv[2], cmds[i].name) == 0) {
+                static char flag[] = "--help";
+                char *help[] = {argv[2], flag, NULL};
+
+                return cmds[i].fn(2, help);
+            }
+        cl_cmd_usage();
+        return 0;
+    }
+    fprintf(stderr,
+            "error: unknown command '%s'\n"
+            "usage: client [run|status|watch|results|help] [options] "
+            "(see client help)\n",
+            argv[1]);
+    return 2;
 }

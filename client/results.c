@@ -22,8 +22,8 @@
 static const char *const result_names[CL_NRESULTS] = {
     CS_RESULT_FILES(CS_NAME_STR)};
 
-/* mkdir -p */
-static int make_dirs(char *path)
+/* mkdir -p (client.h) */
+int cl_make_dirs(char *path)
 {
     char *p;
 
@@ -62,7 +62,7 @@ int cl_results_init(struct cl_results *r, const char *dir)
         memcpy(r->f[i].tmp, tmp, sizeof(tmp));
     }
     r->created = access(r->dir, F_OK) != 0;
-    if (make_dirs(r->dir) != 0) {
+    if (cl_make_dirs(r->dir) != 0) {
         cl_error("cannot create output folder %s: %s", r->dir, strerror(errno));
         return -1;
     }
