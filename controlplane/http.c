@@ -4,8 +4,10 @@
 #include "http.h"
 
 #include "dash.h"
+#include "stages.h"
 #include "store.h"
 
+#include "clock.h"
 #include "httpd.h"
 
 #include <stdio.h>
@@ -20,6 +22,7 @@ struct cp_http {
     struct httpd *d;
     struct cp_store *store;
     const atomic_bool *connected;
+    struct cp_stages *_Atomic stages; /* NULL until set */
 };
 
 static char *error(int *code, int status, const char *msg)
@@ -46,6 +49,36 @@ static char *session(struct cp_http *h, const char *id, int *code)
     return body;
 }
 
+/* The store's metrics, then the stages' (stages.h). */
+static char *metrics(struct cp_http *h)
+{
+    struct cp_stages *st = atomic_load(&h->stages);
+    char *text = cp_store_metrics(h->store, atomic_load(h->connected));
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    if (text == NULL || st == NULL || (f = open_memstream(&buf, &len)) == NULL)
+        return text;
+    fputs(text, f);
+    free(text);
+    cp_stages_metrics(st, f, clock_wall_ms());
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+static char *stages_json(struct cp_http *h, int *code)
+{
+    struct cp_stages *st = atomic_load(&h->stages);
+
+    if (st == NULL)
+        return error(code, 503, "starting");
+    return cp_stages_json(st, clock_wall_ms());
+}
+
 static char *route(void *arg, const char *method, const char *url, int *code,
                    const char **type)
 {
@@ -68,8 +101,10 @@ static char *route(void *arg, const char *method, const char *url, int *code,
     }
     if (strcmp(url, "/metrics") == 0) {
         *type = METRICS_TYPE;
-        return cp_store_metrics(h->store, atomic_load(h->connected));
+        return metrics(h);
     }
+    if (strcmp(url, "/api/stages") == 0)
+        return stages_json(h, code);
     if (strcmp(url, SESSIONS) == 0)
         return cp_store_list_json(h->store);
     if (strncmp(url, SESSIONS "/", n + 1) == 0)
@@ -96,6 +131,11 @@ struct cp_http *cp_http_start(const char *bind, unsigned port,
         return NULL;
     }
     return h;
+}
+
+void cp_http_set_stages(struct cp_http *h, struct cp_stages *stages)
+{
+    atomic_store(&h->stages, stages);
 }
 
 void cp_http_stop(struct cp_http *h)

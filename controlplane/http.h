@@ -6,6 +6,7 @@
  *   GET /metrics             Prometheus text (store.h)
  *   GET /api/sessions        {"sessions":[...]}, newest first
  *   GET /api/sessions/{id}   one session; 400 for a malformed id, 404 unknown
+ *   GET /api/stages          replicas and queues of every stage (stages.h)
  *
  * Anything else is 404 (405 for a method other than GET or HEAD on a known
  * path); requests whose headers exceed the connection's memory are refused
@@ -19,6 +20,7 @@
 #include <stddef.h>
 
 struct cp_store;
+struct cp_stages;
 struct cp_http;
 
 /* Starts serving on bind:port (IPv4). `store` and `connected` are borrowed
@@ -27,6 +29,10 @@ struct cp_http *cp_http_start(const char *bind, unsigned port,
                               struct cp_store *store,
                               const atomic_bool *connected, char *err,
                               size_t errsz);
+
+/* Serves /api/stages and the stages' metrics from `stages` (borrowed, must
+ * outlive the server); until then /api/stages answers 503. */
+void cp_http_set_stages(struct cp_http *h, struct cp_stages *stages);
 
 /* Stops the server (waits for its thread). NULL is a no-op. */
 void cp_http_stop(struct cp_http *h);

@@ -8,13 +8,16 @@
  * HTTP port fails, 2 on a configuration error.
  */
 #include "cfg.h"
+#include "clock.h"
 #include "err.h"
 #include "hb.h"
 #include "http.h"
 #include "log.h"
 #include "mw.h"
 #include "plan.h"
+#include "qpoll.h"
 #include "sig.h"
+#include "stages.h"
 #include "state.h"
 #include "store.h"
 
@@ -25,9 +28,10 @@
 #include <sys/stat.h>
 
 #define POLL_MS 500
+#define QUEUES_MS 2000 /* between two polls of the queue depths */
 
 struct config {
-    const char *amqp_url, *bind, *db, *state_dir;
+    const char *amqp_url, *bind, *db, *state_dir, *replicas;
     long port, max_sessions;
 };
 
@@ -35,6 +39,8 @@ struct cp {
     const struct config *cf;
     struct mw_conn *conn;
     struct cp_store *store;
+    struct cp_stages *stages; /* replicas and queues (stages.h) */
+    int64_t queues_ms;        /* monotonic: the last poll of the queues */
     struct cp_http *http;
     struct hb *hb;
     atomic_bool connected;
@@ -62,6 +68,10 @@ static int parse_config(struct config *cf, int argc, char **argv)
          "sessions held in memory (the newest; older ones stay in the "
          "history file)",
          &cf->max_sessions},
+        {"CS_REPLICAS", "replicas", CFG_STR, "", 0, 0, false,
+         "replica counts of every stage (the stages' view), e.g. "
+         "filter=3,agg-q2=2,sink=2",
+         &cf->replicas},
     };
     size_t n = sizeof(opts) / sizeof(opts[0]);
     int rc;
@@ -145,10 +155,14 @@ static int connect_broker(struct cp *cp)
     return rc;
 }
 
-/* One delivery: applied to the store (a malformed one is dropped), acked. */
+/* One delivery: a replica's stats to the stages, anything else to the
+ * store (a malformed one is dropped), acked. */
 static int handle(struct cp *cp, const struct mw_delivery *d)
 {
-    int rc = cp_store_apply(cp->store, d->body, d->len);
+    int rc = cp_stages_apply(cp->stages, d->body, d->len, clock_wall_ms());
+
+    if (rc == CP_STAGES_OTHER)
+        rc = cp_store_apply(cp->store, d->body, d->len);
 
     if (rc == CS_ERR_ARG)
         log_warn("controlplane event dropped: not a session snapshot "
@@ -174,6 +188,10 @@ static int run(struct cp *cp)
             rc = handle(cp, &d);
         else if (rc == MW_ERR_TIMEOUT || rc == MW_ERR_INTERRUPTED)
             rc = 0;
+        if (rc == 0 && clock_mono_ms() - cp->queues_ms >= QUEUES_MS) {
+            cp->queues_ms = clock_mono_ms();
+            rc = cp_qpoll(cp->stages, cp->conn);
+        }
         if (rc != 0) {
             log_error("controlplane stopping on error: %s", cs_strerror(rc));
             return rc;
@@ -186,8 +204,14 @@ static int run(struct cp *cp)
 static int start(struct cp *cp)
 {
     char err[512];
+    struct plan plan;
 
-    if (db_path(cp) != 0)
+    if (plan_init(&plan, cp->cf->replicas, err, sizeof(err)) != 0) {
+        log_error("controlplane CS_REPLICAS: %s", err);
+        return -1;
+    }
+    cp->stages = cp_stages_create(&plan);
+    if (cp->stages == NULL || db_path(cp) != 0)
         return -1;
     cp->store =
         cp_store_open(cp->db, (size_t)cp->cf->max_sessions, err, sizeof(err));
@@ -201,6 +225,7 @@ static int start(struct cp *cp)
         log_error("controlplane cannot serve HTTP: %s", err);
         return -1;
     }
+    cp_http_set_stages(cp->http, cp->stages);
     if (connect_broker(cp) != 0)
         return -1;
     atomic_store(&cp->connected, true);
@@ -238,6 +263,7 @@ int main(int argc, char **argv)
     cp_http_stop(cp.http);
     mw_close(cp.conn);
     cp_store_close(cp.store);
+    cp_stages_destroy(cp.stages);
     hb_destroy(cp.hb);
     return status;
 }

@@ -7,6 +7,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "evpub.h"
 #include "grow.h"
 #include "log.h"
 #include "plan.h"
@@ -105,29 +106,13 @@ void cevents_final(void *arg, const struct coord_snap *s)
 /* Nothing else is unconfirmed while events are published, so a returned,
  * nacked or refused publish is an event's: a view, not state, it is not
  * worth stopping the coordinator for (the next snapshot replaces it). */
-static bool lost_event(int rc)
-{
-    if (rc == MW_ERR_PROTOCOL)
-        log_warn("coordinator an event was refused by the broker: %s",
-                 cs_strerror(rc));
-    return rc == MW_ERR_UNROUTABLE || rc == MW_ERR_NACK ||
-           rc == MW_ERR_PROTOCOL;
-}
-
 static int publish_one(struct cevents *e, const char *json)
 {
-    struct mw_meta meta;
-    int rc;
+    int rc = evpub_publish(e->conn, "session", e->producer, json);
 
-    memset(&meta, 0, sizeof(meta));
-    snprintf(meta.stream, sizeof(meta.stream), "session");
-    snprintf(meta.producer, sizeof(meta.producer), "%s", e->producer);
-    meta.kind = MW_KIND_CONTROL;
-    rc = mw_publish(e->conn, PLAN_EVENTS_EXCHANGE, "", &meta, json,
-                    strlen(json));
     if (rc == 0)
         e->sent++;
-    return lost_event(rc) ? 0 : rc;
+    return rc;
 }
 
 /* Due: new, changed and quiet for CEVENTS_MIN_GAP_MS, or quiet for
@@ -186,7 +171,6 @@ int cevents_publish(struct cevents *e, struct mw_conn *conn,
                     const struct coord *c)
 {
     size_t i;
-    int rc;
 
     e->now = (uint64_t)clock_mono_ms();
     if (e->nfinal == 0 && e->now - e->last_scan < SCAN_MS)
@@ -207,6 +191,5 @@ int cevents_publish(struct cevents *e, struct mw_conn *conn,
     e->nfinal = 0;
     if (e->err != 0 || e->sent == 0)
         return e->err;
-    rc = mw_flush(conn);
-    return lost_event(rc) ? 0 : rc;
+    return evpub_flush(conn);
 }

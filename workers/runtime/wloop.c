@@ -53,9 +53,13 @@ static int apply(struct worker *w, struct pending_ack *p,
     w->cur = NULL;
     if (rc != 0)
         return rc;
-    ws->busy_ns += clock_mono_ns() - t0;
+    t0 = clock_mono_ns() - t0;
+    ws->busy_ns += t0;
     ws->in_msgs++;
     ws->in_bytes += (int64_t)d->len;
+    w->stats.busy_ns += t0;
+    w->stats.msgs_in++;
+    w->stats.bytes_in += (int64_t)d->len;
     p->fresh = true;
     if (!w->stateful)
         return 0;
@@ -202,6 +206,8 @@ int wloop_run(struct worker *w)
             rc = commit(w);
         else if (rc == 0)
             rc = handle_one(w, &d);
+        if (rc == 0 && w->npending == 0) /* everything is confirmed */
+            rc = wstats_tick(w);
         if (rc != 0)
             break;
     }

@@ -25,7 +25,7 @@
 
 struct worker_cfg {
     const char *url, *replicas, *stage, *replica, *state_dir, *fsync;
-    long prefetch, ack_batch, heartbeat, claim_s;
+    long prefetch, ack_batch, heartbeat, claim_s, stats_ms;
 };
 
 static int parse_config(struct worker_cfg *c, int argc, char **argv,
@@ -57,6 +57,10 @@ static int parse_config(struct worker_cfg *c, int argc, char **argv,
          "how long to wait for a replica index held by a process the "
          "broker has not yet seen die",
          &c->claim_s},
+        {"WORKER_STATS_MS", "stats-ms", CFG_INT, "1000", 0, 60000, false,
+         "between two stats events for the control plane (cs.events); "
+         "0: none",
+         &c->stats_ms},
         STATE_CFG_OPTS(&c->state_dir, &c->fsync),
     };
     char usage[128];
@@ -95,6 +99,9 @@ static int setup_topology(struct worker *w)
                                       w->ctl_queue, sizeof(w->ctl_queue));
     if (rc == 0)
         rc = topo_declare_stage(w->conn, &w->plan, w->stage);
+    if (rc == 0) /* the stats events' (wstats.c) */
+        rc = mw_declare_exchange(w->conn, PLAN_EVENTS_EXCHANGE,
+                                 MW_EXCHANGE_FANOUT);
     for (s = 0; rc == 0 && s < PLAN_NSTAGES; s++)
         if (plan_upstream((enum plan_stage_id)s) & (1u << w->stage))
             rc = topo_declare_stage(w->conn, &w->plan, (enum plan_stage_id)s);
@@ -299,6 +306,7 @@ static int init_worker(struct worker *w, const struct worker_cfg *c,
                  plan_stage_name(w->stage));
     w->stateful = plan_stage_sharded(w->stage);
     w->ack_batch = (int)c->ack_batch;
+    w->stats_ms = c->stats_ms;
     w->state_root = c->state_dir;
     w->fsync = c->fsync;
     w->started_wall_ms = clock_wall_ms();
@@ -465,6 +473,8 @@ int worker_emit(struct worker_sess *ws, enum plan_stage_id dest, unsigned shard,
             o->n = seq + 1;
         ws->out_msgs++;
         ws->out_bytes += (int64_t)len;
+        w->stats.msgs_out++;
+        w->stats.bytes_out += (int64_t)len;
     }
     return rc;
 }
@@ -509,11 +519,17 @@ int worker_send_result(struct worker_sess *ws, const char *file, int64_t chunk,
                        const void *body, size_t len)
 {
     struct mw_meta meta;
+    int rc;
 
     fill_meta(&meta, ws, file, chunk, MW_KIND_RESULT);
     FAULT_POINT("worker.mid_results");
-    return mw_publish(ws->w->conn, PLAN_RESULTS_EXCHANGE, ws->reply_to, &meta,
-                      body, len);
+    rc = mw_publish(ws->w->conn, PLAN_RESULTS_EXCHANGE, ws->reply_to, &meta,
+                    body, len);
+    if (rc == 0) {
+        ws->w->stats.msgs_out++;
+        ws->w->stats.bytes_out += (int64_t)len;
+    }
+    return rc;
 }
 
 int worker_send_end(struct worker_sess *ws, const char *status,

@@ -72,6 +72,12 @@ struct pending_ack {
     bool fresh;       /* applied now (not a duplicate) */
 };
 
+/* The replica's counters since the process started (wstats.c). */
+struct wcounters {
+    int64_t msgs_in, bytes_in, msgs_out, bytes_out;
+    int64_t busy_ns; /* in the kind's handlers */
+};
+
 struct worker {
     const struct worker_ops *ops;
     void *ctx;
@@ -98,6 +104,9 @@ struct worker {
     int64_t started_wall_ms; /* shutdowns published before this are stale */
     struct ctl_msg *out;     /* scratch for control messages (80 KiB) */
     struct hb *hb;           /* heartbeats to the monitors (hb.h) */
+    struct wcounters stats;  /* for the control plane (wstats.c) */
+    int64_t stats_ms;        /* between two stats events; 0: none */
+    int64_t stats_last_ms;   /* monotonic: the last one */
 };
 
 /* wsess.c */
@@ -117,6 +126,11 @@ int wlog_append(struct worker *w, struct worker_sess *ws, int input,
                 const uint8_t *body, size_t len);
 int wlog_remove(struct worker *w, struct worker_sess *ws);
 int wlog_replay_all(struct worker *w);
+
+/* wstats.c: publishes the replica's stats event when one is due. Call it
+ * only when every publish is confirmed (after a commit). 0 or the broker
+ * error that stops the worker (a lost event is not one). */
+int wstats_tick(struct worker *w);
 
 /* wloop.c */
 /* Runs until the stop flag (sig.h), a shutdown or an error. */

@@ -317,7 +317,9 @@ static int on_finish(struct worker *w, const struct ctl_msg *in)
     ws->finish = in;
     rc = w->ops->on_finish(w->ctx, ws->st, ws);
     ws->finish = NULL;
-    ws->busy_ns += clock_mono_ns() - t0;
+    t0 = clock_mono_ns() - t0;
+    ws->busy_ns += t0;
+    w->stats.busy_ns += t0;
     if (rc == 0)
         rc = mw_flush(w->conn);
     if (rc == MW_ERR_UNROUTABLE) {
