@@ -469,7 +469,9 @@ static int fetch_file(struct cl_api *a, struct rfile *f)
 /* Downloads every file, then renames them all into place. 0 or -1. */
 static int fetch_all(struct cl_api *a, struct rfile *f, int n, char *dir)
 {
-    int i, done = 0, rc = -1, dfd;
+    struct stat st;
+    bool existed = stat(dir, &st) == 0;
+    int i, done = 0, dfd;
 
     if (cl_make_dirs(dir) != 0) {
         fprintf(stderr, "error: cannot create %s: %s\n", dir, strerror(errno));
@@ -497,7 +499,9 @@ static int fetch_all(struct cl_api *a, struct rfile *f, int n, char *dir)
 out_tmp:
     for (i = 0; i < n && i <= done; i++)
         (void)unlink(f[i].tmp); /* those renamed already are gone: ENOENT */
-    return rc;
+    if (!existed)
+        (void)rmdir(dir); /* only if it stayed empty */
+    return -1;
 }
 
 static int results_run(struct cl_api *a, const char *arg, const char *out)
