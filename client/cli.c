@@ -424,8 +424,8 @@ static int result_list(const cJSON *s, const char *id, struct rfile *f, int max)
                     id);
             return -1;
         }
-        f[n].bytes = cJSON_IsNumber(b) ? (int64_t)b->valuedouble : -1;
-        f[n].rows = cJSON_IsNumber(rows) ? (int64_t)rows->valuedouble : 0;
+        f[n].bytes = cv_json_int(b, -1);
+        f[n].rows = cv_json_int(rows, 0);
         n++;
     }
     return n;

@@ -4,6 +4,7 @@
  */
 #include "view.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,12 +75,19 @@ static const char *jstr(const cJSON *o, const char *key)
     return s ? s : "";
 }
 
+int64_t cv_json_int(const cJSON *v, int64_t def)
+{
+    /* the bounds keep the conversion defined (no NaN, nothing past int64) */
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= -9.0e18) ||
+        !(v->valuedouble <= 9.0e18))
+        return def;
+    return (int64_t)v->valuedouble;
+}
+
 /* The number at key, or def when it is absent or not a number. */
 static int64_t jnum(const cJSON *o, const char *key, int64_t def)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : def;
+    return cv_json_int(cJSON_GetObjectItemCaseSensitive(o, key), def);
 }
 
 /* "-" for an unknown (negative: absent or null) count, else the number. */
@@ -255,10 +263,11 @@ static void detail_rejected(struct cv_buf *b, const cJSON *s)
 
     cv_printf(b, "\n%-20s  %10s\n", "TABLE", "REJECTED");
     cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(s, "rejected")) {
-        long long v = cJSON_IsNumber(t) ? (long long)t->valuedouble : 0;
+        long long v = (long long)cv_json_int(t, 0);
 
         cv_printf(b, "%-20s  %10lld\n", t->string ? t->string : "?", v);
-        total += v;
+        if (__builtin_add_overflow(total, v, &total))
+            total = v < 0 ? LLONG_MIN : LLONG_MAX; /* saturates */
     }
     cv_printf(b, "%-20s  %10lld\n", "total", total);
 }

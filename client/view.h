@@ -35,6 +35,10 @@ void cv_printf(struct cv_buf *b, const char *fmt, ...)
 /* The text so far ("" when empty); valid until the next write. */
 const char *cv_text(const struct cv_buf *b);
 
+/* v as an integer (truncated), or def when v is not a number or out of
+ * +-9e18. */
+int64_t cv_json_int(const cJSON *v, int64_t def);
+
 /* A duration: "850ms", "12.3s", "4m05s", "2h03m"; "-" when ms < 0. */
 void cv_fmt_duration(int64_t ms, char *out, size_t n);
 

@@ -277,6 +277,21 @@ static void test_split_args(void **state)
     assert_null(rest[1]);
 }
 
+static void test_json_int(void **state)
+{
+    cJSON *j = cJSON_Parse("[12.9, -3, 1e300, -1e300, \"7\", null]");
+
+    (void)state;
+    assert_int_equal(cv_json_int(cJSON_GetArrayItem(j, 0), -1), 12);
+    assert_int_equal(cv_json_int(cJSON_GetArrayItem(j, 1), -1), -3);
+    assert_int_equal(cv_json_int(cJSON_GetArrayItem(j, 2), -1), -1);
+    assert_int_equal(cv_json_int(cJSON_GetArrayItem(j, 3), -1), -1);
+    assert_int_equal(cv_json_int(cJSON_GetArrayItem(j, 4), -1), -1);
+    assert_int_equal(cv_json_int(cJSON_GetArrayItem(j, 5), -1), -1);
+    assert_int_equal(cv_json_int(NULL, 5), 5);
+    cJSON_Delete(j);
+}
+
 static void test_buf_grows(void **state)
 {
     struct cv_buf b = {0};
@@ -303,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_find_session),
         cmocka_unit_test(test_safe_file_name),
         cmocka_unit_test(test_split_args),
+        cmocka_unit_test(test_json_int),
         cmocka_unit_test(test_buf_grows),
     };
 
