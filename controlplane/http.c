@@ -91,7 +91,7 @@ static char *route(void *arg, const char *method, const char *url, int *code,
     *code = 200;
     if (strcmp(url, "/") == 0) {
         *type = HTML_TYPE;
-        return strdup(cp_dash_html);
+        return cp_dash_page();
     }
     if (strcmp(url, "/healthz") == 0) {
         up = atomic_load(h->connected);

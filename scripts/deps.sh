@@ -7,7 +7,10 @@ PKGS=(gcc make pkg-config librabbitmq-dev libcsv-dev uuid-dev libcjson-dev
       zlib1g-dev libcmocka-dev rabbitmq-server sqlite3 python3 curl procps
       iproute2 clang libclang-rt-14-dev valgrind libmicrohttpd-dev
       libcurl4-openssl-dev liblz4-dev libsqlite3-dev clang-format clang-tidy
-      cppcheck)
+      cppcheck chromium)
+# node and npm drive the dashboard's browser test (tests/controlplane/browser):
+# the machine's own Node.js when it has one, else Debian's
+command -v npm > /dev/null || PKGS+=(nodejs npm)
 
 missing=()
 for p in "${PKGS[@]}"; do

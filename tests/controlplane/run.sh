@@ -105,6 +105,8 @@ sid=$(awk '$1 == "session" { print $2 }' "$out.out" | tail -n 1) # dev's, for th
 
 checks hostile "$addr"
 checks metrics "$addr" "$sid"
+# /api/stages, the stages' metrics and the dashboard in a real browser
+source "$(dirname "$0")/stages.sh"
 
 # History: a new control plane process reads it back from SQLite.
 pipeline_restart controlplane TERM 2> /dev/null
