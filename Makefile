@@ -69,7 +69,7 @@ $(eval $(call includes,coordinator,coordinator $(L_PIPELINE)))
 $(eval $(call includes,gateway,gateway $(L_PIPELINE)))
 $(eval $(call includes,client,client $(L_COMMON)))
 $(eval $(call includes,monitor,monitor $(L_COMMON)))
-$(eval $(call includes,controlplane,controlplane $(L_MW)))
+$(eval $(call includes,controlplane,controlplane $(L_PIPELINE)))
 $(eval $(call includes,tools/gen-dataset,tools/gen-dataset $(L_COMMON)))
 # tests see everything (path-qualified includes from the root for programs'
 # internals: "coordinator/coord.h")

@@ -79,9 +79,10 @@ struct cl_conn {
 /* Connects to addr ("host:port") with `retries` retries (capped exponential
  * backoff, each attempt bounded by timeout_ms), sends HELLO and waits for
  * WELCOME. Returns 0 or an enum cl_status; cl_conn_close() is due either
- * way. addr is borrowed until then. */
+ * way. addr is borrowed until then. folder: the data folder's name, sent in
+ * HELLO for the operators' view (cut to PROTO_FOLDER_MAX bytes). */
 int cl_conn_open(struct cl_conn *c, const char *addr, int retries,
-                 int timeout_ms, const char *client_name);
+                 int timeout_ms, const char *client_name, const char *folder);
 /* Closes the socket and frees the buffers; why, session and sent stay
  * readable. Idempotent. */
 void cl_conn_close(struct cl_conn *c);

@@ -60,12 +60,15 @@ int cl_conn_error(struct cl_conn *c, const struct proto_msg *m,
 
 /* HELLO then WELCOME: 0 ok, 1 the gateway is busy (c->why says so: retry),
  * or an enum cl_status. */
-static int handshake(struct cl_conn *c, const char *client_name)
+static int handshake(struct cl_conn *c, const char *client_name,
+                     const char *folder)
 {
+    char shown[PROTO_FOLDER_MAX + 1];
     struct proto_msg m;
     int rc;
 
-    if (proto_enc_hello(&c->out, PROTO_VERSION, client_name) != 0) {
+    snprintf(shown, sizeof(shown), "%s", folder);
+    if (proto_enc_hello(&c->out, PROTO_VERSION, client_name, shown) != 0) {
         cl_error("client name '%s' is too long (max %d bytes)", client_name,
                  PROTO_NAME_MAX);
         return CL_FAIL;
@@ -107,7 +110,7 @@ static int handshake(struct cl_conn *c, const char *client_name)
 }
 
 int cl_conn_open(struct cl_conn *c, const char *addr, int retries,
-                 int timeout_ms, const char *client_name)
+                 int timeout_ms, const char *client_name, const char *folder)
 {
     char host[256], port[32];
     int attempt, delay = BACKOFF_FIRST_MS, rc;
@@ -126,7 +129,7 @@ int cl_conn_open(struct cl_conn *c, const char *addr, int retries,
         c->attempts = attempt + 1;
         c->fd = sockio_connect(host, port, timeout_ms);
         if (c->fd >= 0) {
-            rc = handshake(c, client_name);
+            rc = handshake(c, client_name, folder);
             if (rc <= 0)
                 return rc;
             close(c->fd);

@@ -32,8 +32,10 @@ static int attempt(const struct cl_session_cfg *cfg, struct cl_dataset *ds,
 {
     struct cl_progress p;
     size_t batch = cfg->batch_bytes;
+    const char *slash = strrchr(ds->path, '/');
     int rc = cl_conn_open(c, cfg->gateway, cfg->connect_retries,
-                          cfg->connect_timeout_ms, cfg->name);
+                          cfg->connect_timeout_ms, cfg->name,
+                          slash ? slash + 1 : ds->path);
 
     if (rc != 0)
         return rc;

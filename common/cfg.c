@@ -244,3 +244,6 @@ void cfg_log(const struct cfg_opt *opts, size_t n)
     }
     log_info("config%s", line);
 }
+        else if (o->secret && strstr(*(const char **)o->dst, "://") == NULL)
+            snprintf(val, sizeof(val), "%s",
+                     **(const char **)o->dst ? "(set)" : "(unset)");

@@ -56,6 +56,29 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned code,
     return rc;
 }
 
+/* The request being answered (the server has one thread). */
+static _Thread_local struct MHD_Connection *current;
+
+const char *httpd_request_header(const char *name)
+{
+    return current ? MHD_lookup_connection_value(current, MHD_HEADER_KIND, name)
+                   : NULL;
+}
+
+void httpd_request_peer(char *buf, size_t n)
+{
+    const union MHD_ConnectionInfo *ci =
+        current ? MHD_get_connection_info(current,
+                                          MHD_CONNECTION_INFO_CLIENT_ADDRESS)
+                : NULL;
+    const struct sockaddr_in *sa =
+        ci ? (const struct sockaddr_in *)(const void *)ci->client_addr : NULL;
+
+    if (sa == NULL || sa->sin_family != AF_INET ||
+        inet_ntop(AF_INET, &sa->sin_addr, buf, (socklen_t)n) == NULL)
+        snprintf(buf, n, "?");
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *url, const char *method,
                                   const char *version, const char *upload,
@@ -71,7 +94,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         *upload_size = 0;
         return MHD_YES;
     }
+    current = c;
     body = h->fn(h->arg, method, url, &code, &type);
+    current = NULL;
     if (body == NULL) {
         code = 500;
         type = NULL;

@@ -27,6 +27,12 @@ struct httpd *httpd_start(const char *bind, unsigned port, size_t mem_limit,
 /* Stops the thread and closes the socket. NULL is a no-op. */
 void httpd_stop(struct httpd *h);
 
+/* While a handler runs (in the server's thread): the value of request
+ * header `name` (case-insensitive), or NULL; the peer's address as text in
+ * buf. Outside a handler: NULL / "?". */
+const char *httpd_request_header(const char *name);
+void httpd_request_peer(char *buf, size_t n);
+
 /* {"error":"msg"} as a malloc'd string (msg must need no JSON escaping);
  * NULL when out of memory. */
 char *httpd_error_json(const char *msg);

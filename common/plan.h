@@ -98,5 +98,10 @@ unsigned plan_shard_session(const char *session, int n);
 #define PLAN_CONTROL_ALL "all"
 /* fanout: the coordinator's session snapshots (JSON), for the control plane */
 #define PLAN_EVENTS_EXCHANGE "cs.events"
+/* durable: a copy of the results (bound to cs.results per gateway id) for
+ * the control plane's archive */
+#define PLAN_ARCHIVE_QUEUE "controlplane.archive"
+/* the `stage` of the control messages the control plane sends (abort) */
+#define PLAN_CONTROLPLANE_STAGE "controlplane"
 
 #endif

@@ -329,6 +329,9 @@ static int decode_hello(struct rd *r, struct proto_msg *m)
                     m->u.hello.version > PROTO_VERSION))
         return PROTO_ERR_VERSION;
     rd_str(r, m->u.hello.name, PROTO_NAME_MAX);
+    m->u.hello.folder[0] = '\0';
+    if (!r->err && r->off < r->len) /* optional: the data folder */
+        rd_str(r, m->u.hello.folder, PROTO_FOLDER_MAX);
     return rd_end(r);
 }
 
@@ -518,7 +521,7 @@ static int wr_end(struct wr *w)
 }
 
 int proto_enc_hello(struct proto_buf *b, uint16_t version,
-                    const char *client_name)
+                    const char *client_name, const char *folder)
 {
     struct wr w;
 
@@ -526,6 +529,8 @@ int proto_enc_hello(struct proto_buf *b, uint16_t version,
     wr_bytes(&w, PROTO_MAGIC, 4);
     wr_u16(&w, version);
     wr_str(&w, client_name, PROTO_NAME_MAX);
+    if (folder != NULL && folder[0] != '\0')
+        wr_str(&w, folder, PROTO_FOLDER_MAX);
     return wr_end(&w);
 }
 

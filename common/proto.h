@@ -33,6 +33,7 @@
 #define PROTO_MAX_FRAME_LIMIT (256u << 20)
 
 #define PROTO_NAME_MAX 63        /* client name, result file name */
+#define PROTO_FOLDER_MAX 127     /* data folder name in HELLO */
 #define PROTO_SESSION_LEN 36     /* UUID text */
 #define PROTO_TEXT_MAX 1023      /* error text */
 #define PROTO_NTABLES CS_NTABLES /* table ids 0..4, see enum proto_table */
@@ -101,6 +102,7 @@ struct proto_msg {
         struct {
             uint16_t version;
             char name[PROTO_NAME_MAX + 1];
+            char folder[PROTO_FOLDER_MAX + 1]; /* "" when not sent */
         } hello;
         struct {
             uint16_t version;
@@ -200,8 +202,10 @@ void proto_buf_reset(struct proto_buf *b); /* len = 0, keeps the memory */
 
 /* Each appends one whole frame to b. Returns 0, PROTO_ERR_ARG (a string or
  * payload too long, a table id out of range) or PROTO_ERR_NOMEM. */
+/* HELLO; folder (the data folder streamed, for the operators' view) may be
+ * NULL or "": then it is left out, as older clients do. */
 int proto_enc_hello(struct proto_buf *b, uint16_t version,
-                    const char *client_name)
+                    const char *client_name, const char *folder)
     __attribute__((warn_unused_result));
 /* WELCOME answers with the version the session will speak (the client's). */
 int proto_enc_welcome(struct proto_buf *b, uint16_t version,

@@ -4,6 +4,7 @@
 #include "http.h"
 
 #include "dash.h"
+#include "sessreq.h"
 #include "stages.h"
 #include "store.h"
 
@@ -22,7 +23,8 @@ struct cp_http {
     struct httpd *d;
     struct cp_store *store;
     const atomic_bool *connected;
-    struct cp_stages *_Atomic stages; /* NULL until set */
+    struct cp_stages *_Atomic stages;         /* NULL until set */
+    const struct cp_sessreq *_Atomic sessreq; /* NULL until set */
 };
 
 static char *error(int *code, int status, const char *msg)
@@ -31,15 +33,27 @@ static char *error(int *code, int status, const char *msg)
     return httpd_error_json(msg);
 }
 
-static char *session(struct cp_http *h, const char *id, int *code)
+/* /api/sessions/{id}[/rest] */
+static char *session(struct cp_http *h, const char *method, const char *path,
+                     int *code, const char **type)
 {
+    const struct cp_sessreq *r = atomic_load(&h->sessreq);
+    const char *slash = strchr(path, '/');
+    char id[40];
     bool found = false;
     char *body;
 
-    if (strchr(id, '/') != NULL)
-        return error(code, 404, "not found");
+    if ((slash ? (size_t)(slash - path) : strlen(path)) >= sizeof(id))
+        return error(code, 400, "malformed session id (a UUID is expected)");
+    snprintf(id, sizeof(id), "%.*s",
+             (int)(slash ? slash - path : (long)strlen(path)), path);
     if (!cp_session_id_valid(id))
         return error(code, 400, "malformed session id (a UUID is expected)");
+    if (slash != NULL)
+        return r ? cp_sessreq_handle(r, method, id, slash + 1, code, type)
+                 : error(code, 503, "starting");
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return error(code, 405, "only GET");
     body = cp_store_get_json(h->store, id, &found);
     if (!found) {
         free(body);
@@ -86,6 +100,8 @@ static char *route(void *arg, const char *method, const char *url, int *code,
     size_t n = strlen(SESSIONS);
     bool up;
 
+    if (strncmp(url, SESSIONS "/", n + 1) == 0)
+        return session(h, method, url + n + 1, code, type);
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return error(code, 405, "only GET");
     *code = 200;
@@ -107,8 +123,6 @@ static char *route(void *arg, const char *method, const char *url, int *code,
         return stages_json(h, code);
     if (strcmp(url, SESSIONS) == 0)
         return cp_store_list_json(h->store);
-    if (strncmp(url, SESSIONS "/", n + 1) == 0)
-        return session(h, url + n + 1, code);
     return error(code, 404, "not found");
 }
 
@@ -131,6 +145,11 @@ struct cp_http *cp_http_start(const char *bind, unsigned port,
         return NULL;
     }
     return h;
+}
+
+void cp_http_set_sessreq(struct cp_http *h, const struct cp_sessreq *r)
+{
+    atomic_store(&h->sessreq, r);
 }
 
 void cp_http_set_stages(struct cp_http *h, struct cp_stages *stages)

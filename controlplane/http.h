@@ -7,6 +7,8 @@
  *   GET /api/sessions        {"sessions":[...]}, newest first
  *   GET /api/sessions/{id}   one session; 400 for a malformed id, 404 unknown
  *   GET /api/stages          replicas and queues of every stage (stages.h)
+ *   GET /api/sessions/{id}/results/{file}, POST /api/sessions/{id}/abort
+ *                            result files and abort (sessreq.h)
  *
  * Anything else is 404 (405 for a method other than GET or HEAD on a known
  * path); requests whose headers exceed the connection's memory are refused
@@ -29,6 +31,11 @@ struct cp_http *cp_http_start(const char *bind, unsigned port,
                               struct cp_store *store,
                               const atomic_bool *connected, char *err,
                               size_t errsz);
+
+/* Serves result files and abort (sessreq.h) with r (borrowed, must
+ * outlive the server); until then they answer 503. */
+struct cp_sessreq;
+void cp_http_set_sessreq(struct cp_http *h, const struct cp_sessreq *r);
 
 /* Serves /api/stages and the stages' metrics from `stages` (borrowed, must
  * outlive the server); until then /api/stages answers 503. */

@@ -7,6 +7,7 @@
  * Exit status: 0 on SIGTERM/SIGINT, 1 when the broker, the history or the
  * HTTP port fails, 2 on a configuration error.
  */
+#include "archive.h"
 #include "cfg.h"
 #include "clock.h"
 #include "err.h"
@@ -16,6 +17,8 @@
 #include "mw.h"
 #include "plan.h"
 #include "qpoll.h"
+#include "results.h"
+#include "sessreq.h"
 #include "sig.h"
 #include "stages.h"
 #include "state.h"
@@ -32,7 +35,8 @@
 
 struct config {
     const char *amqp_url, *bind, *db, *state_dir, *replicas;
-    long port, max_sessions;
+    const char *archive, *admin_token;
+    long port, max_sessions, retain_days, retain_sessions;
 };
 
 struct cp {
@@ -42,9 +46,12 @@ struct cp {
     struct cp_stages *stages; /* replicas and queues (stages.h) */
     int64_t queues_ms;        /* monotonic: the last poll of the queues */
     struct cp_http *http;
+    struct cp_archive *archive; /* result files (archive.h) */
+    struct cp_results *results; /* the archive queue, aborts, retention */
+    struct cp_sessreq sessreq;  /* what /api/sessions/{id}/... needs */
     struct hb *hb;
     atomic_bool connected;
-    char db[4096];
+    char db[4096], archive_dir[2048];
 };
 
 static int parse_config(struct config *cf, int argc, char **argv)
@@ -68,6 +75,24 @@ static int parse_config(struct config *cf, int argc, char **argv)
          "sessions held in memory (the newest; older ones stay in the "
          "history file)",
          &cf->max_sessions},
+        {"CONTROLPLANE_ARCHIVE", "archive", CFG_STR, "", 0, 0, false,
+         "folder of the archived result files, by date (empty: "
+         "CS_STATE_DIR/controlplane/archive)",
+         &cf->archive},
+        {"CONTROLPLANE_RETAIN_DAYS", "retain-days", CFG_INT, "30", 0, 36500,
+         false,
+         "finished sessions (history and result files) are kept this many "
+         "days (0: no age limit)",
+         &cf->retain_days},
+        {"CONTROLPLANE_RETAIN_SESSIONS", "retain-sessions", CFG_INT, "10000", 0,
+         10000000, false,
+         "at most this many finished sessions are kept, the newest (0: no "
+         "count limit)",
+         &cf->retain_sessions},
+        {"ADMIN_TOKEN", "admin-token", CFG_STR, "", 0, 0, true,
+         "bearer token of the admin endpoints (POST /api/sessions/{id}/abort);"
+         " empty: they are off",
+         &cf->admin_token},
         {"CS_REPLICAS", "replicas", CFG_STR, "", 0, 0, false,
          "replica counts of every stage (the stages' view), e.g. "
          "filter=3,agg-q2=2,sink=2",
@@ -146,6 +171,8 @@ static int connect_broker(struct cp *cp)
         rc = mw_bind(cp->conn, q, PLAN_EVENTS_EXCHANGE, "");
     if (rc == 0)
         rc = mw_consume(cp->conn, q);
+    if (rc == 0)
+        rc = cp_results_attach(cp->results, cp->conn);
     if (rc != 0)
         log_error("controlplane cannot consume %s: %s", PLAN_EVENTS_EXCHANGE,
                   cs_strerror(rc));
@@ -159,10 +186,22 @@ static int connect_broker(struct cp *cp)
  * store (a malformed one is dropped), acked. */
 static int handle(struct cp *cp, const struct mw_delivery *d)
 {
-    int rc = cp_stages_apply(cp->stages, d->body, d->len, clock_wall_ms());
+    char gw[64];
+    int rc;
 
-    if (rc == CP_STAGES_OTHER)
+    if (cp_results_owns(cp->results, d)) {
+        rc = cp_results_handle(cp->results, d);
+        if (rc == 0)
+            rc = mw_ack(cp->conn, d->tag);
+        return rc == MW_ERR_STALE ? 0 : rc;
+    }
+    rc = cp_stages_apply(cp->stages, d->body, d->len, clock_wall_ms());
+    if (rc == CP_STAGES_OTHER) {
         rc = cp_store_apply(cp->store, d->body, d->len);
+        cp_store_last_gateway(cp->store, gw, sizeof(gw));
+        if (rc != CS_ERR_ARG && cp_results_bind(cp->results, cp->conn, gw) != 0)
+            log_warn("controlplane cannot bind the archive to gateway=%s", gw);
+    }
 
     if (rc == CS_ERR_ARG)
         log_warn("controlplane event dropped: not a session snapshot "
@@ -188,6 +227,8 @@ static int run(struct cp *cp)
             rc = handle(cp, &d);
         else if (rc == MW_ERR_TIMEOUT || rc == MW_ERR_INTERRUPTED)
             rc = 0;
+        if (rc == 0)
+            rc = cp_results_tick(cp->results, cp->conn);
         if (rc == 0 && clock_mono_ms() - cp->queues_ms >= QUEUES_MS) {
             cp->queues_ms = clock_mono_ms();
             rc = cp_qpoll(cp->stages, cp->conn);
@@ -198,6 +239,39 @@ static int run(struct cp *cp)
         }
     }
     log_info("controlplane stopping: signal");
+    return 0;
+}
+
+/* The archive folder and the module that feeds it. 0 or -1 (logged). */
+static int open_archive(struct cp *cp)
+{
+    const struct config *cf = cp->cf;
+    struct cp_results_cfg rc;
+    char err[512];
+
+    snprintf(cp->archive_dir, sizeof(cp->archive_dir), "%.1000s%s",
+             cf->archive[0] ? cf->archive : cf->state_dir,
+             cf->archive[0] ? "" : "/controlplane/archive");
+    cp->archive = cp_archive_open(cp->archive_dir, err, sizeof(err));
+    if (cp->archive == NULL) {
+        log_error("controlplane cannot open its archive: %s", err);
+        return -1;
+    }
+    memset(&rc, 0, sizeof(rc));
+    rc.store = cp->store;
+    rc.archive = cp->archive;
+    rc.retain_ms = (double)cf->retain_days * 86400000.0;
+    rc.retain_count = (size_t)cf->retain_sessions;
+    cp->results = cp_results_create(&rc);
+    if (cp->results == NULL) {
+        log_error("controlplane out of memory");
+        return -1;
+    }
+    cp->sessreq.store = cp->store;
+    cp->sessreq.archive_dir = cp_archive_dir(cp->archive);
+    cp->sessreq.admin_token = cf->admin_token;
+    cp->sessreq.abort = cp_results_queue_abort;
+    cp->sessreq.abort_arg = cp->results;
     return 0;
 }
 
@@ -226,6 +300,9 @@ static int start(struct cp *cp)
         return -1;
     }
     cp_http_set_stages(cp->http, cp->stages);
+    if (open_archive(cp) != 0)
+        return -1;
+    cp_http_set_sessreq(cp->http, &cp->sessreq);
     if (connect_broker(cp) != 0)
         return -1;
     atomic_store(&cp->connected, true);
@@ -262,6 +339,8 @@ int main(int argc, char **argv)
     }
     cp_http_stop(cp.http);
     mw_close(cp.conn);
+    cp_results_destroy(cp.results);
+    cp_archive_close(cp.archive);
     cp_store_close(cp.store);
     cp_stages_destroy(cp.stages);
     hb_destroy(cp.hb);

@@ -5,5 +5,7 @@
 $(eval $(call library,cpstages,controlplane/stages.c))
 UNIT_LIBS += cpstages
 $(eval $(call program,controlplane,controlplane/main.c controlplane/store.c \
-    controlplane/http.c controlplane/dash.c controlplane/qpoll.c,cpstages mw common))
+    controlplane/http.c controlplane/dash.c controlplane/qpoll.c \
+    controlplane/archive.c controlplane/results.c controlplane/sessreq.c,\
+    cpstages pipeline mw common))
 $(B)/bin/controlplane: LDLIBS += -lmicrohttpd -lsqlite3

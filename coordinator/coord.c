@@ -623,6 +623,10 @@ static int on_abort(struct coord *c, const struct ctl_msg *in)
     log_info("eof session=%s abort reason='%s' known=%s", in->session,
              in->reason, ss ? "yes" : "no");
     coord_emit(c, PLAN_CONTROL_ALL, c->out);
+    /* An operator's abort (the control plane): the gateway still serves
+     * the client, which is told why. A gateway's own abort needs no end. */
+    if (ss && strcmp(in->stage, PLAN_CONTROLPLANE_STAGE) == 0)
+        cstall_to_gateway(c, ss, CTL_END, -1, in->reason);
     if (ss) {
         c->stats.aborted++;
         csess_drop(c, ss, COORD_PHASE_ABORTED, in->reason);

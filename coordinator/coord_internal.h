@@ -94,6 +94,10 @@ void coord_emit(struct coord *c, const char *key, const struct ctl_msg *m);
 
 /* coord_stall.c */
 void cstall_check(struct coord *c, struct session *ss, uint64_t now);
+/* `end` (status error) or `status` to the session's gateway (routing key =
+ * its id); s: the stage it names, -1: none. */
+void cstall_to_gateway(struct coord *c, const struct session *ss,
+                       enum ctl_type t, int s, const char *reason);
 
 /* coord_sess.c */
 int csess_layout(struct coord *c); /* queue names and indexes; 0 or -1 */

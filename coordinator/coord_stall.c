@@ -48,8 +48,7 @@ static int waiting_stage(const struct session *ss)
     return -1;
 }
 
-/* `end` or `status` to the session's gateway (routing key = its id). */
-static void to_gateway(struct coord *c, const struct session *ss,
+void cstall_to_gateway(struct coord *c, const struct session *ss,
                        enum ctl_type t, int s, const char *reason)
 {
     if (ss->reply_to[0] == '\0')
@@ -74,7 +73,7 @@ static void fail_session(struct coord *c, struct session *ss, int s,
              " s: the session cannot finish (COORD_STAGE_FAIL_S)",
              stage_name(s), down / 1000);
     log_error("eof session=%s failed: %s", ss->id, reason);
-    to_gateway(c, ss, CTL_END, s, reason);
+    cstall_to_gateway(c, ss, CTL_END, s, reason);
     ctl_init(c->out, CTL_ABORT, ss->id);
     snprintf(c->out->reason, sizeof(c->out->reason), "%s", reason);
     coord_emit(c, PLAN_CONTROL_ALL, c->out);
@@ -99,10 +98,10 @@ void cstall_check(struct coord *c, struct session *ss, uint64_t now)
                  "waiting for stage %s: no live replica "
                  "since %" PRIu64 " s",
                  stage_name(w), down / 1000);
-        to_gateway(c, ss, CTL_STATUS, w, reason);
+        cstall_to_gateway(c, ss, CTL_STATUS, w, reason);
         ss->notice_stage = w;
     } else if (ss->notice_stage >= 0) {
-        to_gateway(c, ss, CTL_STATUS, -1, "");
+        cstall_to_gateway(c, ss, CTL_STATUS, -1, "");
         ss->notice_stage = -1;
     }
 }

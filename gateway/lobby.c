@@ -43,6 +43,7 @@ struct waiter {
     double since, told_at;
     struct gw_stream st;
     char name[PROTO_NAME_MAX + 1];
+    char folder[PROTO_FOLDER_MAX + 1];
     char peer[80];
     uint8_t buf[HELLO_BUF];
 };
@@ -187,7 +188,7 @@ static void start_session(struct gw_server *srv, int fd, const char *peer,
     gw_stream_init(&arg->st);
     if (w != NULL) {
         arg->st = w->st;
-        gw_session_set_client(s, w->name, w->st.version);
+        gw_session_set_client(s, w->name, w->folder, w->st.version);
     }
     gw_registry_enter(srv->reg);
     if (pthread_attr_init(&attr) == 0) {
@@ -297,6 +298,7 @@ static void waiter_read(struct gw_lobby *l, struct waiter *w)
         return;
     }
     snprintf(w->name, sizeof(w->name), "%s", m.u.hello.name);
+    snprintf(w->folder, sizeof(w->folder), "%s", m.u.hello.folder);
 }
 
 /* A client waiting after its HELLO either sends more (it is not ours to

@@ -249,6 +249,26 @@ static int claim_id(struct gw_results *r, struct mw_conn *c)
     return err;
 }
 
+/* When a control plane keeps an archive (its durable queue exists), the
+ * queue gets this gateway's results too from before the first session on
+ * (the control plane binds it as well, but only once a snapshot names the
+ * gateway, which a short first session can outrun). No control plane, no
+ * queue: nothing is bound, nothing piles up. */
+static int bind_archive(struct mw_conn *c, const char *id)
+{
+    uint32_t msgs, consumers;
+    int err = mw_queue_stat(c, PLAN_ARCHIVE_QUEUE, &msgs, &consumers);
+
+    if (err == MW_ERR_PROTOCOL) /* no such queue */
+        return 0;
+    if (err == 0)
+        err = mw_bind(c, PLAN_ARCHIVE_QUEUE, PLAN_RESULTS_EXCHANGE, id);
+    if (err == 0)
+        log_info("results copied to the control plane's archive queue=%s",
+                 PLAN_ARCHIVE_QUEUE);
+    return err;
+}
+
 static struct mw_conn *results_connect(struct gw_results *r)
 {
     const struct gw_config *cfg = r->srv->cfg;
@@ -275,6 +295,8 @@ static struct mw_conn *results_connect(struct gw_results *r)
             mw_declare_queue(c, cfg->results_queue, MW_QUEUE_DURABLE, NULL, 0);
     if (err == 0)
         err = mw_bind(c, cfg->results_queue, PLAN_RESULTS_EXCHANGE, cfg->id);
+    if (err == 0)
+        err = bind_archive(c, cfg->id);
     if (err == 0)
         err = mw_consume(c, cfg->results_queue);
     if (err != 0) {

@@ -248,6 +248,7 @@ static int sess_start(struct sess *x)
     ctl_init(&msg, CTL_SESSION_START, id);
     snprintf(msg.reply_to, sizeof(msg.reply_to), "%s", x->cfg->id);
     snprintf(msg.client, sizeof(msg.client), "%s", gw_session_client(x->s));
+    snprintf(msg.folder, sizeof(msg.folder), "%s", gw_session_folder(x->s));
     rc = topo_send_ctl(x->conn, NULL, &msg, x->cfg->id);
     if (rc == 0)
         rc = mw_flush(x->conn);
@@ -285,7 +286,8 @@ static int sess_handshake(struct sess *x)
     v = gw_stream_hello(&x->st, &f, &m);
     if (v != GW_V_OK)
         return sess_refuse(x, v);
-    gw_session_set_client(x->s, m.u.hello.name, m.u.hello.version);
+    gw_session_set_client(x->s, m.u.hello.name, m.u.hello.folder,
+                          m.u.hello.version);
     return sess_start(x);
 }
 

@@ -25,6 +25,7 @@ struct gw_session {
      * session is listed or by the session thread before the id */
     char id[PROTO_SESSION_LEN + 1];
     char client[PROTO_NAME_MAX + 1];
+    char folder[PROTO_FOLDER_MAX + 1]; /* the data folder, "" unknown */
     uint16_t version;
     char peer[80];
     int wake[2]; /* self-pipe: others -> session thread */
@@ -116,16 +117,27 @@ void gw_session_set_id(struct gw_session *s, const char *id)
     snprintf(s->id, sizeof(s->id), "%s", id);
 }
 
-void gw_session_set_client(struct gw_session *s, const char *name,
-                           uint16_t version)
+/* Printable ASCII without quotes, '=' or spaces: safe in a log line. */
+static void tame(char *c)
 {
-    char *c;
-
-    s->version = version;
-    snprintf(s->client, sizeof(s->client), "%s", name[0] ? name : "-");
-    for (c = s->client; *c; c++)
+    for (; *c; c++)
         if (*c <= ' ' || *c > '~' || *c == '"' || *c == '=')
             *c = '_';
+}
+
+void gw_session_set_client(struct gw_session *s, const char *name,
+                           const char *folder, uint16_t version)
+{
+    s->version = version;
+    snprintf(s->client, sizeof(s->client), "%s", name[0] ? name : "-");
+    snprintf(s->folder, sizeof(s->folder), "%s", folder);
+    tame(s->client);
+    tame(s->folder);
+}
+
+const char *gw_session_folder(const struct gw_session *s)
+{
+    return s->folder;
 }
 
 const char *gw_session_client(const struct gw_session *s)

@@ -54,10 +54,12 @@ const char *gw_session_id(const struct gw_session *s);
 void gw_session_set_id(struct gw_session *s, const char *id);
 
 /* Set by the session thread before the id (then read-only): the client's
- * name (borrowed; copied, made safe for key=value logs) and version. */
+ * name and data folder from HELLO (borrowed; copied, made safe for
+ * key=value logs; folder "" when not sent) and version. */
 void gw_session_set_client(struct gw_session *s, const char *name,
-                           uint16_t version);
+                           const char *folder, uint16_t version);
 const char *gw_session_client(const struct gw_session *s);
+const char *gw_session_folder(const struct gw_session *s);
 uint16_t gw_session_version(const struct gw_session *s);
 const char *gw_session_peer(const struct gw_session *s);
 

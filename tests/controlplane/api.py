@@ -5,7 +5,15 @@
                                         is listed in STATE (exit 0) or time
                                         runs out (exit 1)
   api.py session ADDR ID CLIENT_STDOUT  a finished session's JSON, as listed
-                                        and by id, against the client's summary
+                                        and by id, against the client's summary;
+                                        its archived result files against the
+                                        ones the client wrote (CLIENT_STDOUT
+                                        without ".out" is its output folder)
+  api.py abort ADDR TOKEN ID DONE_ID    POST .../abort: no token and a wrong one
+                                        401, unknown id 404, finished DONE_ID
+                                        409, then the right token 202 and ID is
+                                        listed aborted with the operator's reason
+  api.py adminoff ADDR ID               without ADMIN_TOKEN, abort is 403
   api.py hostile ADDR                   bad ids, unknown paths, methods, a
                                         huge header; the server answers after
   api.py metrics ADDR ID                /metrics parses as Prometheus text and
@@ -33,7 +41,11 @@ from check_rejected import client_counts  # noqa: E402
 STAGES = ["filter", "agg-q2", "agg-q3", "agg-q4", "sink"]
 TABLES = ["transactions", "transaction_items", "users", "stores", "menu_items"]
 KEYS = {"type", "id", "gateway", "state", "started_ms", "ended_ms", "error",
-        "stages", "rejected"}
+        "stages", "rejected", "client", "data_folder", "rows_sent", "bytes_sent",
+        "drain_ms"}
+DONE_KEYS = KEYS | {"results", "archive"}
+RESULT_FILES = ["q1.csv", "q2_best_selling.csv", "q2_most_profitable.csv",
+                "q3.csv", "q4.csv"]
 
 
 def check(ok, msg):
@@ -79,7 +91,7 @@ def cmd_wait(addr, sid, state, seconds):
 
 
 def check_shape(s, sid, label):
-    check(set(s) == KEYS, "%s: keys %s" % (label, sorted(s)))
+    check(set(s) == DONE_KEYS, "%s: keys %s" % (label, sorted(s)))
     check(s.get("id") == sid and s.get("type") == "session", "%s: id and type" % label)
     check(isinstance(s.get("gateway"), str) and s["gateway"] != "",
           "%s: gateway named (%r)" % (label, s.get("gateway")))
@@ -111,12 +123,114 @@ def cmd_session(addr, sid, client_out):
           all(n == 0 for t, n in s["rejected"].items() if t not in want),
           "rejected rows equal the client's summary (%s; client %s)" % (s["rejected"], want))
     check_shape(s, sid, "listed")
+    total = client_rows(client_out)
+    check(total > 0 and s.get("rows_sent") == total,
+          "rows_sent %s equals the client's total rows sent (%s)" % (s.get("rows_sent"), total))
+    check(isinstance(s.get("bytes_sent"), int) and s["bytes_sent"] > total,
+          "bytes_sent %s > rows" % s.get("bytes_sent"))
+    check(isinstance(s.get("client"), str) and s["client"].startswith("client-"),
+          "client name from HELLO (%r)" % s.get("client"))
+    check(isinstance(s.get("drain_ms"), int) and
+          0 <= s["drain_ms"] <= s["ended_ms"] - s["started_ms"],
+          "drain_ms %s within the session's %s ms" % (s.get("drain_ms"),
+                                                     s["ended_ms"] - s["started_ms"]))
+    outdir = os.path.splitext(client_out)[0]
+    check(s.get("data_folder") == os.path.basename(outdir),
+          "data_folder from HELLO (%r)" % s.get("data_folder"))
+    check_results(addr, sid, s, outdir)
     status, ctype, body = get(addr, "/api/sessions/" + sid)
     check(status == 200 and ctype.startswith("application/json"),
           "GET /api/sessions/{id}: %d %s" % (status, ctype))
     one = json.loads(body) if status == 200 else {}
     check(one == s, "by id equals the listed one")
     check_shape(one, sid, "by id")
+    return 0
+
+
+def client_rows(client_out):
+    """The total of the client's rows_sent column."""
+    with open(client_out) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3 and parts[0] == "total" and parts[1].isdigit():
+                return int(parts[1])
+    return -1
+
+
+def check_results(addr, sid, s, outdir):
+    """The archived results: listed with rows and bytes, each download
+    byte-identical to what the client wrote."""
+    res = s.get("results") or []
+    names = [r.get("file") for r in res]
+    check(names == RESULT_FILES, "results lists the five files (%s)" % names)
+    for r in res:
+        path = os.path.join(outdir, r["file"])
+        with open(path, "rb") as f:
+            want = f.read()
+        check(r.get("bytes") == len(want) and r.get("rows") == max(want.count(b"\n") - 1, 0),
+              "%s: bytes %s rows %s match the client's file" % (r["file"], r.get("bytes"),
+                                                                r.get("rows")))
+        check(r.get("url") == "/api/sessions/%s/results/%s" % (sid, r["file"]),
+              "%s: url" % r["file"])
+        status, ctype, body = get_bytes(addr, r.get("url", "/"))
+        check(status == 200 and ctype.startswith("text/csv") and body == want,
+              "GET %s: %d %s, byte-identical to the client's (%d bytes)"
+              % (r["file"], status, ctype, len(body)))
+    status, _, _ = get(addr, "/api/sessions/%s/results/nope.csv" % sid)
+    check(status == 400, "an unknown result file name: 400 (%d)" % status)
+    status, _, _ = get(addr, "/api/sessions/%s/results/q1.csv" % uuid.uuid4())
+    check(status == 404, "results of an unknown session: 404 (%d)" % status)
+    status, _, _ = get(addr, "/api/sessions/%s/results/q1.csv" % sid, "POST")
+    check(status == 405, "POST to a result file: 405 (%d)" % status)
+
+
+def get_bytes(addr, path):
+    host, port = addr.rsplit(":", 1)
+    c = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        c.request("GET", path)
+        r = c.getresponse()
+        return r.status, r.getheader("Content-Type", ""), r.read()
+    finally:
+        c.close()
+
+
+def abort(addr, sid, token):
+    headers = {"Authorization": "Bearer " + token} if token is not None else {}
+    return get(addr, "/api/sessions/%s/abort" % sid, "POST", headers)
+
+
+def cmd_abort(addr, token, sid, done_sid):
+    status, _, _ = abort(addr, sid, None)
+    check(status == 401, "abort without a token: 401 (%d)" % status)
+    status, _, _ = abort(addr, sid, token + "x")
+    check(status == 401, "abort with a wrong token: 401 (%d)" % status)
+    status, _, _ = abort(addr, str(uuid.uuid4()), token)
+    check(status == 404, "abort of an unknown session: 404 (%d)" % status)
+    status, _, _ = abort(addr, done_sid, token)
+    check(status == 409, "abort of a finished session: 409 (%d)" % status)
+    status, _, body = get(addr, "/api/sessions/%s/abort" % sid)
+    check(status == 405, "GET on abort: 405 (%d)" % status)
+    status, _, body = abort(addr, sid, token)
+    check(status == 202 and json.loads(body).get("status") == "aborting",
+          "abort with the token: 202 %s" % body)
+    deadline = time.monotonic() + 30
+    s = None
+    while time.monotonic() < deadline:
+        s = listed(addr, sid)
+        if s and s.get("state") == "aborted":
+            break
+        time.sleep(0.1)
+    st, err = (s or {}).get("state"), (s or {}).get("error", "")
+    check(st == "aborted" and "operator" in err,
+          "then listed aborted with the operator's reason (%s: %s)" % (st, err))
+    return 0
+
+
+def cmd_adminoff(addr, sid):
+    status, _, body = abort(addr, sid, "anything")
+    check(status == 403 and "off" in body, "without ADMIN_TOKEN abort is 403 (%d %s)"
+          % (status, body))
     return 0
 
 
@@ -158,6 +272,8 @@ def cmd_hostile(addr):
         ("/api/sessions/" + "a" * 5000, "GET", 400, "a 5000-byte id"),
         ("/api/sessions/" + str(uuid.uuid4()) + "/results", "GET", 404,
          "a path below a session"),
+        ("/api/sessions/" + str(uuid.uuid4()) + "/results/../../etc/passwd", "GET", 404,
+         "a path escaping the archive"),
         ("/nope", "GET", 404, "unknown path"),
         ("/api/sessions", "POST", 405, "POST"),
         ("/api/sessions", "DELETE", 405, "DELETE"),
@@ -194,14 +310,15 @@ def cmd_metrics(addr, sid):
     for line in body.splitlines():
         if line.startswith("# TYPE "):
             parts = line.split()
-            if len(parts) != 4 or parts[3] not in ("counter", "gauge"):
+            if len(parts) != 4 or parts[3] not in ("counter", "gauge", "histogram"):
                 bad.append(line)
             typed.add(parts[2])
         elif line.startswith("# HELP ") or line == "":
             continue
         else:
             m = SAMPLE.match(line)
-            if not m or m.group(1) not in typed:
+            if not m or re.sub(r"_(bucket|sum|count)$", "", m.group(1)) not in typed and \
+                    m.group(1) not in typed:
                 bad.append(line)
             else:
                 samples[m.group(1) + (m.group(2) or "")] = float(m.group(5))
@@ -219,6 +336,11 @@ def cmd_metrics(addr, sid):
     check(want and all(got[k] is not None and got[k] >= want[k] > 0 for k in want),
           "cs_stage_processed_messages per stage covers the session (%s)" % got)
     check(samples.get("cs_controlplane_broker_connected") == 1, "broker connected")
+    for h in ("cs_session_duration_seconds", "cs_session_drain_seconds"):
+        n = samples.get(h + "_count", 0)
+        inf = samples.get(h + '_bucket{le="+Inf"}')
+        check(n >= 1 and inf == n and samples.get(h + "_sum", -1) >= 0,
+              "histogram %s counts the done sessions (%s, +Inf %s)" % (h, n, inf))
     return 0
 
 
@@ -264,7 +386,8 @@ def cmd_live(addr, frozen, seconds, known_file):
 
 def main():
     cmds = {"live": (cmd_live, 4), "ids": (cmd_ids, 1), "wait": (cmd_wait, 4), "session": (cmd_session, 3),
-            "hostile": (cmd_hostile, 1), "metrics": (cmd_metrics, 2)}
+            "hostile": (cmd_hostile, 1), "metrics": (cmd_metrics, 2),
+            "abort": (cmd_abort, 4), "adminoff": (cmd_adminoff, 2)}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds or len(sys.argv) != cmds[sys.argv[1]][1] + 2:
         print(__doc__, file=sys.stderr)
         return 2

@@ -33,6 +33,7 @@ checks() {
 cp -r "$SHARED/data/dev" "$DATA/dev"
 broker_start > /dev/null
 export CS_REPLICAS="filter=2,agg-q2=2,agg-q3=2,agg-q4=1,sink=2"
+export ADMIN_TOKEN="test-token-$RANDOM$RANDOM"
 PIPELINE_LOGS="$WORK/logs"
 pipeline_start > /dev/null
 addr=$CONTROLPLANE_ADDR
@@ -105,11 +106,37 @@ sid=$(awk '$1 == "session" { print $2 }' "$out.out" | tail -n 1) # dev's, for th
 
 checks hostile "$addr"
 checks metrics "$addr" "$sid"
+# Abort: a session held in draining (agg-q3 stopped again) is aborted by
+# the operator; its client fails with the reason.
+kill -STOP "${frozen[@]}"
+python3 "$API" ids "$addr" > "$WORK/known"
+timeout 300 "$B/bin/client" --data-folder live --data-root "$DATA" --output "$WORK/out/abort" \
+    --gateway "$GATEWAY_ADDR" --no-progress --session-retries 0 > "$WORK/out/abort.out" \
+    2> "$WORK/out/abort.err" &
+client=$!
+python3 "$API" live "$addr" agg-q3 60 "$WORK/known" > "$WORK/abort-live.out" 2>&1 || true
+asid=$(awk '$1 == "live-session" { print $2 }' "$WORK/abort-live.out")
+checks abort "$addr" "$ADMIN_TOKEN" "$asid" "$sid"
+kill -CONT "${frozen[@]}"
+if wait "$client"; then ko "the aborted session's client exited 0"; else
+    if grep -q "operator" "$WORK/out/abort.err"; then
+        ok "the aborted session's client failed with the operator's reason"
+    else
+        ko "the aborted client's error does not say why: $(tail -n 2 "$WORK/out/abort.err")"
+    fi
+fi
+if grep -q "admin request refused" "$PIPELINE_LOGS/controlplane.log"; then
+    ok "the refused admin requests are logged"
+else
+    ko "no log line for the refused admin requests"
+fi
+
 # /api/stages, the stages' metrics and the dashboard in a real browser
 source "$(dirname "$0")/stages.sh"
 
-# History: a new control plane process reads it back from SQLite.
-pipeline_restart controlplane TERM 2> /dev/null
+# History: a new control plane process reads it back from SQLite (and,
+# started without ADMIN_TOKEN, has its admin endpoints off).
+pipeline_restart controlplane TERM ADMIN_TOKEN= 2> /dev/null
 if pipeline_wait_log "$PIPELINE_LOGS/controlplane.log" "controlplane ready" 30; then
     ok "the control plane restarted"
 else
@@ -125,6 +152,7 @@ if python3 "$API" wait "$addr" "$sid" done 10; then
     checks session "$addr" "$sid" "$out.out"
 else
     ko "after the restart the session is gone"
+    checks adminoff "$addr" "$sid"
 fi
 
 if pipeline_stop; then

@@ -60,6 +60,7 @@ cleanup() {
         timeout 30 tail --pid="$started_dockerd" -f /dev/null 2>/dev/null \
             || kill -KILL "$started_dockerd" 2>/dev/null || true
     fi
+export CONTROLPLANE_HOST_PORT; CONTROLPLANE_HOST_PORT=$(free_port)
     if [ "${CS_KEEP_WORK:-0}" = 1 ]; then echo "work folder kept: $WORK"; else rm -rf "$WORK"; fi
     exit $rc
 }
@@ -167,6 +168,14 @@ ref_rc=0
 for j in "${!folders[@]}"; do
     if wait "${pids[$j]}"; then
         ok "client ${folders[$j]} (run at the same time as the other) exited 0"
+# the control plane lists both sessions done, with their archived files
+if python3 tests/docker/cp_check.py "127.0.0.1:$CONTROLPLANE_HOST_PORT" "$RESULTS_DIR" \
+        "${folders[@]}" > "$WORK/controlplane.log" 2>&1; then
+    ok "control plane on 127.0.0.1:$CONTROLPLANE_HOST_PORT lists the sessions done; archived results identical"
+else
+    ko "control plane: $(tail -n 3 "$WORK/controlplane.log")"
+fi
+
     else
         tail -n 15 "$WORK/client-${folders[$j]}.log"
         ko "client ${folders[$j]} failed"

@@ -20,7 +20,8 @@ static void check_roundtrip(const struct proto_frame *f,
     proto_buf_init(&b);
     switch (m->type) {
     case PROTO_HELLO:
-        rc = proto_enc_hello(&b, m->u.hello.version, m->u.hello.name);
+        rc = proto_enc_hello(&b, m->u.hello.version, m->u.hello.name,
+                             m->u.hello.folder);
         break;
     case PROTO_ERROR:
         rc = proto_enc_error(&b, m->u.error.code, m->u.error.text);

@@ -75,7 +75,7 @@ static void reason_is(struct fx *x, enum gw_verdict v, uint16_t code,
 
 static void hello(struct fx *x)
 {
-    assert_int_equal(proto_enc_hello(&x->b, PROTO_VERSION, "t"), 0);
+    assert_int_equal(proto_enc_hello(&x->b, PROTO_VERSION, "t", NULL), 0);
     assert_int_equal(check(x, true), GW_V_OK);
 }
 
@@ -122,7 +122,7 @@ static void test_hello_refusals(void **state)
     assert_int_equal(proto_enc_table_begin(&x->b, T_STORES), 0);
     reason_is(x, check(x, true), PROTO_E_PROTOCOL,
               "expected HELLO, got TABLE_BEGIN");
-    assert_int_equal(proto_enc_hello(&x->b, 99, "t"), 0);
+    assert_int_equal(proto_enc_hello(&x->b, 99, "t", NULL), 0);
     v = check(x, true);
     assert_int_equal(v, GW_V_BAD_VERSION);
     reason_is(x, v, PROTO_E_VERSION,
@@ -214,7 +214,7 @@ static void test_malformed_and_unexpected(void **state)
                      0);
     reason_is(x, check(x, false), PROTO_E_PROTOCOL,
               "malformed TABLE_BEGIN: malformed frame");
-    assert_int_equal(proto_enc_hello(&x->b, PROTO_VERSION, "again"), 0);
+    assert_int_equal(proto_enc_hello(&x->b, PROTO_VERSION, "again", NULL), 0);
     reason_is(x, check(x, false), PROTO_E_PROTOCOL,
               "unexpected HELLO while streaming");
 }

@@ -48,11 +48,21 @@ static void test_roundtrip_handshake(void **state)
 
     (void)state;
     proto_buf_init(&b);
-    assert_int_equal(proto_enc_hello(&b, PROTO_VERSION, "client-test"), 0);
+    assert_int_equal(proto_enc_hello(&b, PROTO_VERSION, "client-test", NULL),
+                     0);
     decode_one(&b, 1, &f, &m, &d);
     assert_int_equal(m.type, PROTO_HELLO);
     assert_int_equal(m.u.hello.version, PROTO_VERSION);
     assert_string_equal(m.u.hello.name, "client-test");
+    assert_string_equal(m.u.hello.folder, "");
+    proto_decoder_fini(&d);
+
+    /* with the optional data folder */
+    proto_buf_reset(&b);
+    assert_int_equal(proto_enc_hello(&b, PROTO_VERSION, "c", "dataset1"), 0);
+    decode_one(&b, 1, &f, &m, &d);
+    assert_string_equal(m.u.hello.name, "c");
+    assert_string_equal(m.u.hello.folder, "dataset1");
     proto_decoder_fini(&d);
 
     proto_buf_reset(&b);
@@ -231,7 +241,7 @@ static void test_truncated_stream(void **state)
 
     (void)state;
     proto_buf_init(&b);
-    assert_int_equal(proto_enc_hello(&b, PROTO_VERSION, "abc"), 0);
+    assert_int_equal(proto_enc_hello(&b, PROTO_VERSION, "abc", NULL), 0);
     proto_decoder_init(&d, 1024);
     assert_int_equal(proto_decoder_feed(&d, b.ptr, b.len - 1), 0);
     assert_int_equal(proto_decoder_next(&d, &f), 0);
@@ -365,7 +375,7 @@ static void test_encoder_limits(void **state)
     memset(longname, 'n', sizeof(longname) - 1);
     longname[sizeof(longname) - 1] = '\0';
     proto_buf_init(&b);
-    assert_int_equal(proto_enc_hello(&b, PROTO_VERSION, longname),
+    assert_int_equal(proto_enc_hello(&b, PROTO_VERSION, longname, NULL),
                      PROTO_ERR_ARG);
     assert_int_equal(b.len, 0); /* a failed encode leaves nothing behind */
     assert_int_equal(proto_enc_welcome(&b, PROTO_VERSION, "short", 1),
