@@ -10,11 +10,11 @@
 FUZZ_B       := build/fuzz
 FUZZ_CC      ?= $(shell command -v clang-14 || command -v clang)
 FUZZ_SECONDS ?= 60
-FUZZ_NAMES   := proto batcher filter ctl field csvrows cliview
+FUZZ_NAMES   := proto batcher filter ctl field csvrows cliview cpstore
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  := -std=c11 -g -O1 -fno-omit-frame-pointer $(WARN) $(FUZZ_SAN) -MMD -MP
 FUZZ_LIB_SRCS := $(wildcard common/*.c) workers/filter/filter.c workers/filter/routes.c \
-                 client/view.c
+                 client/view.c controlplane/store.c
 FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(FUZZ_LIB_SRCS))
 FUZZ_BINS    := $(foreach n,$(FUZZ_NAMES),$(FUZZ_B)/fuzz_$(n))
 
@@ -27,6 +27,7 @@ $(FUZZ_B)/libfuzzcommon.a: $(FUZZ_LIB_OBJS)
 
 $(FUZZ_B)/fuzz_%: $(FUZZ_B)/obj/tests/fuzz/fuzz_%.o $(FUZZ_B)/libfuzzcommon.a
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+$(FUZZ_B)/fuzz_cpstore: LDLIBS += -lsqlite3
 
 .PHONY: fuzz fuzz-smoke fuzz-bins
 fuzz-bins: $(FUZZ_BINS)
