@@ -8,6 +8,8 @@
 #   RUN_FOLDERS   folders under .data/ to run   (default: dataset1 generated)
 #   CS_REPLICAS   replica counts                (default: 2 of every kind)
 #   RUN_MONITORS  0: start the processes directly, without monitors
+#   RUN_KEEP      1: keep everything running after the clients, until Ctrl-C
+#                 (to browse the dashboard and the archived results)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${B:=build}"
@@ -22,7 +24,9 @@ folders=${RUN_FOLDERS:-dataset1 generated}
 broker_start
 echo "run: broker $AMQP_URL (management UI: ${MGMT_URL:-n/a})"
 pipeline_start
-echo "run: control plane: curl http://$CONTROLPLANE_ADDR/api/sessions (sessions, live progress per stage; /metrics)"
+echo "run: dashboard: http://$CONTROLPLANE_ADDR/ (live: sessions, stages, results)"
+echo "run: API: curl http://$CONTROLPLANE_ADDR/api/sessions (also /api/stages, /metrics;" \
+    "client status|watch|results with CONTROLPLANE_URL=http://$CONTROLPLANE_ADDR)"
 status=0
 for f in $folders; do
     echo
@@ -38,5 +42,9 @@ done
 echo
 echo "run: the control plane saw: $(curl -s "http://$CONTROLPLANE_ADDR/api/sessions" |
     python3 -c 'import json,sys; print(", ".join("%s %s" % (x["id"][:8], x["state"]) for x in json.load(sys.stdin)["sessions"]))' 2>/dev/null || echo '(no answer)')"
+if [ "${RUN_KEEP:-0}" = 1 ]; then
+    echo "run: RUN_KEEP=1: still running; dashboard http://$CONTROLPLANE_ADDR/ (Ctrl-C stops everything)"
+    sleep infinity # Ctrl-C: the EXIT trap (scripts/broker.sh) stops it all
+fi
 pipeline_stop || status=1
 exit $status
