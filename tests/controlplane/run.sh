@@ -71,6 +71,8 @@ else
     ko "gen: no rejected rows in the client's summary: $(cat "$out.out")"
 fi
 session dev
+# the client's status, watch and results commands (a session of their own)
+source "$(dirname "$0")/cli.sh"
 
 # Live: with agg-q3's replicas stopped (SIGSTOP: still consuming for the
 # broker, so no stall) a session waits in draining; the API shows it there
