@@ -7,6 +7,7 @@
 
 #include "archive.h"
 
+#include "clock.h"
 #include "err.h"
 #include "grow.h"
 
@@ -36,8 +37,14 @@ struct sess {
     char id[ID_LEN + 1];
     int state;
     double started_ms;
-    cJSON *doc; /* the last snapshot, "started_ms" the earliest known */
+    double seen_ms; /* wall clock of its last snapshot; 0: loaded */
+    cJSON *doc;     /* the last snapshot, "started_ms" the earliest known */
 };
+
+/* The coordinator publishes an active session's snapshot at least every
+ * 5 s: one silent this long ended while the control plane was not
+ * listening (or the coordinator is down). */
+#define STALE_MS 15000.0
 
 /* Histogram bucket bounds (seconds) of the session durations and of the
  * drain (EOF) latency: last batch received to the session's end. */
@@ -210,6 +217,7 @@ static int remember(struct cp_store *s, cJSON *doc, const char *id, int state,
         x = &s->v[s->n++];
         snprintf(x->id, sizeof(x->id), "%s", id);
         x->doc = NULL;
+        x->seen_ms = 0;
     }
     cJSON_Delete(x->doc);
     x->doc = doc;
@@ -371,8 +379,12 @@ int cp_store_apply(struct cp_store *s, const void *body, size_t len)
     if (state >= FIRST_FINAL && (x == NULL || x->state < FIRST_FINAL))
         ended(s, doc, x && x->started_ms < started ? x->started_ms : started);
     rc = remember(s, doc, key, state, started);
-    if (rc == 0)
-        rc = save(s, find(s, key));
+    if (rc == 0) {
+        struct sess *y = find(s, key);
+
+        y->seen_ms = (double)clock_wall_ms();
+        rc = save(s, y);
+    }
     (void)pthread_mutex_unlock(&s->mu);
     return rc < 0 ? rc : 0;
 }
@@ -494,6 +506,20 @@ static cJSON *results_json(const char *id, const struct cp_result_file *f,
     return arr;
 }
 
+/* A session whose end the control plane missed (no snapshot for
+ * STALE_MS) but whose results arrived: done, ended now. */
+static void mark_done(struct sess *x, double now_ms)
+{
+    const cJSON *end = cJSON_GetObjectItemCaseSensitive(x->doc, "ended_ms");
+
+    x->state = FIRST_FINAL;
+    cJSON_ReplaceItemInObjectCaseSensitive(x->doc, "state",
+                                           cJSON_CreateString("done"));
+    if (!cJSON_IsNumber(end))
+        cJSON_ReplaceItemInObjectCaseSensitive(x->doc, "ended_ms",
+                                               cJSON_CreateNumber(now_ms));
+}
+
 int cp_store_set_results(struct cp_store *s, const char *id, const char *rel,
                          const struct cp_result_file *f, int n, double now_ms)
 {
@@ -510,6 +536,8 @@ int cp_store_set_results(struct cp_store *s, const char *id, const char *rel,
         rc = doc ? remember(s, doc, id, FIRST_FINAL, now_ms) : CS_ERR_NOMEM;
         x = rc == 0 ? find(s, id) : NULL;
     }
+    if (x != NULL && x->state < FIRST_FINAL && now_ms - x->seen_ms > STALE_MS)
+        mark_done(x, now_ms); /* its end was missed: the results say done */
     if (x != NULL) {
         cJSON_DeleteItemFromObjectCaseSensitive(x->doc, "results");
         cJSON_DeleteItemFromObjectCaseSensitive(x->doc, "archive");

@@ -58,7 +58,9 @@ double cp_store_started_ms(struct cp_store *s, const char *id);
 /* Records the archived result files of a session: its doc gets "archive"
  * (rel, the folder under the archive) and "results" ([{file, rows, bytes,
  * url}]). A session unknown so far (the control plane was down while it
- * ran) is recorded as done at now_ms. 0, CS_ERR_NOMEM or CS_ERR_STATE_DIR. */
+ * ran), or still running but without a snapshot for 15 s (its end was
+ * missed), is recorded as done at now_ms. 0, CS_ERR_NOMEM or
+ * CS_ERR_STATE_DIR. */
 int cp_store_set_results(struct cp_store *s, const char *id, const char *rel,
                          const struct cp_result_file *f, int n, double now_ms)
     __attribute__((warn_unused_result));

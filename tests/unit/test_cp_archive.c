@@ -213,12 +213,38 @@ static void test_store_results(void **state)
     cp_store_close(s);
 }
 
+/* Results of a running session: it stays running while its snapshots come
+ * (the final one is on its way); one whose snapshots stopped (its end was
+ * missed, here: read back from the history) becomes done. */
+static void test_missed_end(void **state)
+{
+    struct fx *x = *state;
+    struct cp_result_file f = {"q3.csv", 1, 4};
+    char db[128], err[256];
+    struct cp_store *s;
+
+    snprintf(db, sizeof(db), "%s/history.db", x->dir);
+    s = cp_store_open(db, 10, err, sizeof(err));
+    assert_non_null(s);
+    apply(s, SID, "finishing", DAY_MS);
+    assert_int_equal(cp_store_set_results(s, SID, "d/" SID, &f, 1, DAY_MS), 0);
+    assert_int_equal(cp_store_state(s, SID), CP_STATE_RUNNING);
+    cp_store_close(s);
+    s = cp_store_open(db, 10, err, sizeof(err));
+    assert_non_null(s);
+    assert_int_equal(cp_store_state(s, SID), CP_STATE_RUNNING);
+    assert_int_equal(cp_store_set_results(s, SID, "d/" SID, &f, 1, 2e12), 0);
+    assert_int_equal(cp_store_state(s, SID), CP_STATE_FINISHED);
+    cp_store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_join, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gap_and_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_results, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missed_end, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
