@@ -48,8 +48,11 @@ else
     ko "cli: client status --no-trunc (CONTROLPLANE_URL) does not list $csid"
 fi
 
+sed 's/^/    /' "$WORK/cli.status"
+
 # client status ID: every stage 100 %, rejected rows as in the client's summary
 cli status --controlplane "$CLI_URL" "$csid" > "$WORK/cli.detail" 2>&1 || true
+sed 's/^/    /' "$WORK/cli.detail"
 stages=$(awk '/^STAGE /{s = 1; next} s && NF == 0 {s = 0} s && $NF == "100%" {n++} END {print n + 0}' \
     "$WORK/cli.detail")
 if grep -q "^session     $csid$" "$WORK/cli.detail" && grep -q "^state       done$" "$WORK/cli.detail" &&
