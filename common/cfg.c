@@ -233,6 +233,9 @@ void cfg_log(const struct cfg_opt *opts, size_t n)
                      *(bool *)o->dst ? "true" : "false");
         else if (*(const char **)o->dst == NULL)
             snprintf(val, sizeof(val), "(unset)");
+        else if (o->secret && strstr(*(const char **)o->dst, "://") == NULL)
+            snprintf(val, sizeof(val), "%s",
+                     **(const char **)o->dst ? "(set)" : "(unset)");
         else if (o->secret)
             cfg_mask_url(*(const char **)o->dst, val, sizeof(val));
         else
@@ -244,6 +247,3 @@ void cfg_log(const struct cfg_opt *opts, size_t n)
     }
     log_info("config%s", line);
 }
-        else if (o->secret && strstr(*(const char **)o->dst, "://") == NULL)
-            snprintf(val, sizeof(val), "%s",
-                     **(const char **)o->dst ? "(set)" : "(unset)");
