@@ -32,22 +32,10 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 ROOT=$(pwd)
 B=${B:-build}
-T0=$(date +%s)
-
-passed=0
-failed=0
-ok() { echo "PASS: $*"; passed=$((passed + 1)); }
-ko() { echo "FAIL: $*"; failed=$((failed + 1)); }
-elapsed() { echo "$(( $(date +%s) - T0 )) s"; }
-summary() {
-    echo "test-docker: done in $(elapsed)"
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
-}
-
+TEST_NAME=test-docker
 WORK=$(mktemp -d /tmp/cs-docker.XXXXXX)
-export CS_DOCKER_PIDFILE=$WORK/dockerd.pid
-started_dockerd=""
+# ok/ko/summary, docker_setup, end_work, free_port, tally
+. tests/docker/lib.sh
 project=""
 
 cleanup() {
@@ -55,33 +43,14 @@ cleanup() {
     if [ -n "$project" ]; then
         timeout 120 docker compose down -v --remove-orphans --timeout 20 > "$WORK/down-trap.log" 2>&1 || true
     fi
-    if [ -n "$started_dockerd" ] && [ "${CS_KEEP_DOCKERD:-0}" != 1 ]; then
-        kill -TERM "$started_dockerd" 2>/dev/null || true
-        timeout 30 tail --pid="$started_dockerd" -f /dev/null 2>/dev/null \
-            || kill -KILL "$started_dockerd" 2>/dev/null || true
-    fi
-export CONTROLPLANE_HOST_PORT; CONTROLPLANE_HOST_PORT=$(free_port)
-    if [ "${CS_KEEP_WORK:-0}" = 1 ]; then echo "work folder kept: $WORK"; else rm -rf "$WORK"; fi
+    end_work
     exit $rc
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- 1. setup
-t=$(date +%s)
-if timeout 900 scripts/docker-setup.sh > "$WORK/setup.log" 2>&1; then
-    ok "docker setup: engine, compose v2, daemon, base image ($(( $(date +%s) - t )) s)"
-else
-    tail -n 40 "$WORK/setup.log"
-    ko "docker setup (scripts/docker-setup.sh)"
-    summary; exit 1
-fi
-grep '^docker-setup:' "$WORK/setup.log" | sed 's/^/  /'
-[ -s "$CS_DOCKER_PIDFILE" ] && started_dockerd=$(cat "$CS_DOCKER_PIDFILE")
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+docker_setup || { summary; exit 1; }
 
 # Everything docker compose reads: a project of our own, loopback ports,
 # non-default credentials, our results folder.
@@ -90,6 +59,7 @@ export COMPOSE_PROJECT_NAME=$project
 export PUBLISH_ADDR=127.0.0.1
 export GATEWAY_HOST_PORT; GATEWAY_HOST_PORT=$(free_port)
 export MGMT_HOST_PORT; MGMT_HOST_PORT=$(free_port)
+export CONTROLPLANE_HOST_PORT; CONTROLPLANE_HOST_PORT=$(free_port)
 export RABBITMQ_USER=cstest
 export RABBITMQ_PASS; RABBITMQ_PASS=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 export DATA_DIR=$ROOT/.data
@@ -168,14 +138,6 @@ ref_rc=0
 for j in "${!folders[@]}"; do
     if wait "${pids[$j]}"; then
         ok "client ${folders[$j]} (run at the same time as the other) exited 0"
-# the control plane lists both sessions done, with their archived files
-if python3 tests/docker/cp_check.py "127.0.0.1:$CONTROLPLANE_HOST_PORT" "$RESULTS_DIR" \
-        "${folders[@]}" > "$WORK/controlplane.log" 2>&1; then
-    ok "control plane on 127.0.0.1:$CONTROLPLANE_HOST_PORT lists the sessions done; archived results identical"
-else
-    ko "control plane: $(tail -n 3 "$WORK/controlplane.log")"
-fi
-
     else
         tail -n 15 "$WORK/client-${folders[$j]}.log"
         ko "client ${folders[$j]} failed"
@@ -204,6 +166,14 @@ check_results() { # folder, label[, output folder under RESULTS_DIR]
     fi
 }
 for d in "${folders[@]}"; do check_results "$d" "compose run client"; done
+
+# the control plane lists both sessions done, with their archived files
+if python3 tests/docker/cp_check.py "127.0.0.1:$CONTROLPLANE_HOST_PORT" "$RESULTS_DIR" \
+        "${folders[@]}" > "$WORK/controlplane.log" 2>&1; then
+    ok "control plane on 127.0.0.1:$CONTROLPLANE_HOST_PORT lists the sessions done; archived results identical"
+else
+    ko "control plane: $(tail -n 3 "$WORK/controlplane.log")"
+fi
 
 # ---------------------------------------------------------------- 4. management API
 if curl -sf --max-time 10 -u "$RABBITMQ_USER:$RABBITMQ_PASS" \
@@ -289,26 +259,12 @@ lane() { # name: sessions back to back until chaos.py is done
         [ -e "$WORK/lanes/done" ] && break
     done
 }
-# Prints a chaos.py output and counts its PASS/FAIL lines. file, exit status
-tally() {
-    local line
-    while IFS= read -r line; do
-        case $line in
-            PASS:*) passed=$((passed + 1)) ;;
-            FAIL:*) failed=$((failed + 1)) ;;
-        esac
-        echo "$line"
-    done < "$1"
-    if [ "$2" -ne 0 ] && ! grep -q '^FAIL:' "$1"; then
-        ko "tests/docker/chaos.py exited $2 ($(basename "$1"))"
-    fi
-}
 lane_pids=()
 for l in "${lanes[@]}"; do lane "$l" & lane_pids+=($!); done
 python3 tests/docker/chaos.py --project "$project" --lanes "$WORK/lanes" \
     --lane a --lane b --seed "$chaos_seed" --kills "${CHAOS_KILLS:-12}" \
     --done "$WORK/lanes/done" --monitor-log "$WORK/monitors.log" > "$WORK/chaos.log" 2>&1
-tally "$WORK/chaos.log" $?
+tally "$WORK/chaos.log" $? tests/docker/chaos.py
 touch "$WORK/lanes/done"
 for p in "${lane_pids[@]}"; do wait "$p"; done
 for l in "${lanes[@]}"; do
@@ -328,7 +284,7 @@ echo "  chaos phase done in $(( $(date +%s) - t )) s"
 t=$(date +%s)
 python3 tests/docker/chaos.py --phase deliberate --project "$project" \
     --seed "$chaos_seed" > "$WORK/deliberate.log" 2>&1
-tally "$WORK/deliberate.log" $?
+tally "$WORK/deliberate.log" $? tests/docker/chaos.py
 echo "  deliberate stops checked in $(( $(date +%s) - t )) s"
 
 # ---------------------------------------------------------------- 7. teardown
