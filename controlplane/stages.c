@@ -6,6 +6,7 @@
 #include "err.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@ static const char *const counter_names[NCOUNTERS] = {
 
 struct replica {
     bool seen;
+    char id[48]; /* the gateway's id ("" for workers) */
     int64_t pid, started_ms, last_ms, sessions;
     int64_t c[NCOUNTERS];    /* the current process's, since its start */
     int64_t base[NCOUNTERS]; /* the slot's earlier processes' last counts */
@@ -88,16 +90,33 @@ static int64_t member(const cJSON *doc, const char *name)
     return (int64_t)v->valuedouble;
 }
 
-/* The event's values into *r (counters, pid, start, sessions) and its
+/* An id as GATEWAY_ID allows: letters, digits, '.', '_', '-'. */
+static bool id_ok(const char *id)
+{
+    size_t i;
+
+    for (i = 0; id[i] != '\0'; i++)
+        if (i >= 47 || !(isalnum((unsigned char)id[i]) || id[i] == '.' ||
+                         id[i] == '_' || id[i] == '-'))
+            return false;
+    return i > 0;
+}
+
+/* The event's values into *r (counters, pid, start, sessions, id) and its
  * stage and replica; -1 when malformed. */
 static int parse(const cJSON *doc, struct replica *r, int *stage, int *replica)
 {
     const cJSON *jst = cJSON_GetObjectItemCaseSensitive(doc, "stage");
+    const cJSON *jid = cJSON_GetObjectItemCaseSensitive(doc, "id");
     int64_t idx = member(doc, "replica");
     int k;
 
     if (!cJSON_IsString(jst) || idx < 0 || idx >= PLAN_MAX_REPLICAS)
         return -1;
+    if (jid != NULL && (!cJSON_IsString(jid) || !id_ok(jid->valuestring)))
+        return -1;
+    if (jid != NULL)
+        snprintf(r->id, sizeof(r->id), "%s", jid->valuestring);
     *stage = plan_stage_by_name(jst->valuestring);
     *replica = (int)idx;
     r->pid = member(doc, "pid");
@@ -111,11 +130,27 @@ static int parse(const cJSON *doc, struct replica *r, int *stage, int *replica)
     return 0;
 }
 
+/* The slot of an event with an id (gateways: one slot per id, in the
+ * order first seen), or -1 when every slot is taken. */
+static int slot_by_id(const struct cp_stages *s, int stage, const char *id)
+{
+    int i;
+
+    for (i = 0; i < s->nslots[stage]; i++)
+        if (strcmp(s->rep[stage][i].id, id) == 0)
+            return i;
+    return i < PLAN_MAX_REPLICAS ? i : -1;
+}
+
 static void update(struct cp_stages *s, int stage, int idx,
                    const struct replica *in, int64_t now_ms)
 {
-    struct replica *r = &s->rep[stage][idx];
+    struct replica *r;
     int k;
+
+    if (in->id[0] != '\0' && (idx = slot_by_id(s, stage, in->id)) < 0)
+        return;
+    r = &s->rep[stage][idx];
 
     if (r->seen && in->started_ms < r->started_ms)
         return; /* a late event of the slot's earlier process */
@@ -125,6 +160,7 @@ static void update(struct cp_stages *s, int stage, int idx,
             r->base[k] += r->c[k];
     }
     r->seen = true;
+    memcpy(r->id, in->id, sizeof(r->id));
     r->pid = in->pid;
     r->started_ms = in->started_ms;
     r->sessions = in->sessions;
@@ -217,11 +253,12 @@ static void json_replica(FILE *f, const struct replica *r, int idx,
                          int64_t now_ms)
 {
     fprintf(f,
-            "{\"replica\":%d,\"alive\":%s,\"pid\":%lld,\"started_ms\":%lld,"
+            "{\"replica\":%d,\"id\":\"%s\",\"alive\":%s,\"pid\":%lld,"
+            "\"started_ms\":%lld,"
             "\"msgs_in\":%lld,\"bytes_in\":%lld,\"msgs_out\":%lld,"
             "\"bytes_out\":%lld,\"busy_s\":%.3f,\"sessions\":%lld,"
             "\"restarts\":%lld,\"last_seen_ms\":",
-            idx, alive(r, now_ms) ? "true" : "false", (long long)r->pid,
+            idx, r->id, alive(r, now_ms) ? "true" : "false", (long long)r->pid,
             (long long)r->started_ms, (long long)r->c[0], (long long)r->c[1],
             (long long)r->c[2], (long long)r->c[3], (double)r->c[4] / 1000.0,
             (long long)r->sessions, (long long)r->restarts);

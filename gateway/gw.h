@@ -21,6 +21,7 @@
 #include "stream.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -103,11 +104,20 @@ void gw_journal_close(struct gw_journal *j);
 
 struct hb;
 
+/* The gateway's counters since it started, for the control plane's stages
+ * view (results.c publishes them to cs.events about once a second). */
+struct gw_stats {
+    atomic_llong msgs, bytes; /* batches from clients, each published */
+    atomic_llong busy_ns;     /* publishing them */
+    int64_t started_ms;       /* wall clock */
+};
+
 struct gw_server {
     const struct gw_config *cfg;
     struct gw_registry *reg;
     struct gw_journal *journal;
     struct hb *hb; /* heartbeats from the accept loop (main thread only) */
+    struct gw_stats stats;
 };
 
 struct gw_session_arg {

@@ -15,6 +15,7 @@
 #include "sig.h"
 
 #include "cfg.h"
+#include "clock.h"
 #include "ctl.h"
 #include "fault.h"
 #include "hb.h"
@@ -292,6 +293,7 @@ int main(int argc, char **argv)
     }
     memset(&srv, 0, sizeof(srv));
     srv.cfg = &cfg;
+    srv.stats.started_ms = clock_wall_ms();
     srv.reg = gw_registry_create();
     srv.hb = hb_create("gateway");
     if (srv.reg == NULL || srv.hb == NULL) {

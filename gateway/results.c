@@ -9,7 +9,9 @@
  */
 #include "gw.h"
 
+#include "clock.h"
 #include "ctl.h"
+#include "evpub.h"
 #include "fault.h"
 #include "log.h"
 #include "mw.h"
@@ -18,6 +20,7 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -36,7 +39,8 @@ struct gw_results {
     atomic_bool stop;
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    int ready; /* 0: starting, 1: consuming, -1: failed */
+    int ready;        /* 0: starting, 1: consuming, -1: failed */
+    int64_t stats_ms; /* monotonic: the last stats event */
 };
 
 int gw_result_index(const char *name)
@@ -288,6 +292,8 @@ static struct mw_conn *results_connect(struct gw_results *r)
         return NULL;
     }
     err = topo_declare_control(c);
+    if (err == 0) /* the stats events' (publish_stats) */
+        err = mw_declare_exchange(c, PLAN_EVENTS_EXCHANGE, MW_EXCHANGE_FANOUT);
     if (err == 0)
         err = claim_id(r, c);
     if (err == 0)
@@ -378,6 +384,40 @@ static void check_reconnect(struct gw_results *r, unsigned *seen)
              r->srv->cfg->results_queue);
 }
 
+/* The gateway's stats for the control plane (stage "gateway", its slot
+ * named by its id), about once a second: the shape of the workers' events
+ * (workers/runtime/wstats.c). This thread publishes nothing else while it
+ * runs, so a returned or nacked publish is the event's (evpub.h): dropped.
+ * Best effort: a failure is logged, never stops the thread. */
+static void publish_stats(struct gw_results *r)
+{
+    const struct gw_server *srv = r->srv;
+    int64_t now = clock_mono_ms();
+    long long msgs = atomic_load(&srv->stats.msgs);
+    long long bytes = atomic_load(&srv->stats.bytes);
+    char json[512];
+    int rc;
+
+    if (now - r->stats_ms < 1000)
+        return;
+    r->stats_ms = now;
+    snprintf(json, sizeof(json),
+             "{\"type\":\"replica\",\"stage\":\"gateway\",\"replica\":0,"
+             "\"id\":\"%s\",\"pid\":%ld,\"started_ms\":%lld,"
+             "\"msgs_in\":%lld,\"bytes_in\":%lld,\"msgs_out\":%lld,"
+             "\"bytes_out\":%lld,\"busy_ms\":%lld,\"sessions\":%d,"
+             "\"ts_ms\":%lld}",
+             srv->cfg->id, (long)getpid(), (long long)srv->stats.started_ms,
+             msgs, bytes, msgs, bytes,
+             (long long)(atomic_load(&srv->stats.busy_ns) / 1000000),
+             gw_registry_active(srv->reg), (long long)clock_wall_ms());
+    rc = evpub_publish(r->conn, "replica", srv->cfg->id, json);
+    if (rc == 0)
+        rc = evpub_flush(r->conn);
+    if (rc != 0)
+        log_warn("gateway stats event not published: %s", mw_strerror(rc));
+}
+
 static void *results_main(void *arg)
 {
     struct gw_results *r = arg;
@@ -392,6 +432,7 @@ static void *results_main(void *arg)
     while (!atomic_load(&r->stop)) {
         rc = mw_next(r->conn, &d, NEXT_WAIT_MS);
         check_reconnect(r, &reconnects);
+        publish_stats(r);
         if (rc == MW_ERR_TIMEOUT || rc == MW_ERR_INTERRUPTED)
             continue;
         if (rc != 0) {

@@ -334,6 +334,7 @@ static int on_batch(struct sess *x, const struct proto_msg *m)
     char ex[PLAN_NAME_MAX];
     const char *table = plan_table_name((enum plan_table)m->u.batch.table);
     struct mw_meta meta;
+    int64_t t0 = clock_mono_ns();
     int rc;
 
     memset(&meta, 0, sizeof(meta));
@@ -351,6 +352,9 @@ static int on_batch(struct sess *x, const struct proto_msg *m)
     x->batches[m->u.batch.table]++;
     gw_stream_batch_done(&x->st, m);
     x->bytes += m->u.batch.len;
+    atomic_fetch_add(&x->srv->stats.msgs, 1);
+    atomic_fetch_add(&x->srv->stats.bytes, (long long)m->u.batch.len);
+    atomic_fetch_add(&x->srv->stats.busy_ns, clock_mono_ns() - t0);
     FAULT_POINT("gateway.mid_stream");
     if (x->cfg->max_backlog > 0 &&
         x->batches[m->u.batch.table] % BACKLOG_EVERY == 0 &&

@@ -85,10 +85,10 @@ def cmd_shape(addr, spec, timeout):
     check(done, "every replica of every stage alive within %d s: %s" %
           (timeout, {n: "%d/%d" % (s[n]["alive"], want[n]) for n in want}))
     r = s["filter"]["replicas"][0]
-    keys = {"replica", "alive", "pid", "started_ms", "msgs_in", "bytes_in",
+    keys = {"replica", "id", "alive", "pid", "started_ms", "msgs_in", "bytes_in",
             "msgs_out", "bytes_out", "busy_s", "sessions", "restarts",
             "last_seen_ms"}
-    check(set(r) == keys and r["pid"] > 0 and r["started_ms"] > 0 and
+    check(set(r) == keys and r["id"] == "" and r["pid"] > 0 and r["started_ms"] > 0 and
           abs(r["last_seen_ms"] - time.time() * 1000) < 10000,
           "a replica's fields: %s" % sorted(r))
 
@@ -105,8 +105,14 @@ def cmd_shape(addr, spec, timeout):
     check(done and all(q["messages"] >= 0 and q["consumers"] >= 1 for q in qs),
           "every queue's depth is an integer with its consumers: %s" %
           {q["name"]: (q["messages"], q["consumers"]) for q in qs})
-    check(stages(addr)["gateway"]["replicas_expected"] == 0,
-          "the gateway stage is listed (its slots as seen)")
+    def gateway():
+        g = stages(addr)["gateway"]
+        return g["alive"] == 1 and len(g["replicas"]) == 1, g
+    done, g = poll(gateway, timeout)
+    check(done and g["replicas_expected"] == 0 and g["queues"] == [] and
+          g["replicas"][0]["id"] != "" and g["replicas"][0]["pid"] > 0,
+          "the gateway stage: one gateway alive, named by its id (%s)" %
+          [(r["id"], r["alive"]) for r in g["replicas"]])
 
 
 def totals(addr):
@@ -129,8 +135,13 @@ def cmd_rose(addr, path, sid):
         now = totals(addr)
         return all(now[n][c] > before[n][c] for n in STAGES[1:]
                    for c in COUNTERS) and \
-            now["filter"]["msgs_in"] - before["filter"]["msgs_in"] >= batches, now
+            now["filter"]["msgs_in"] - before["filter"]["msgs_in"] >= batches and \
+            now["gateway"]["msgs_in"] - before["gateway"]["msgs_in"] >= batches, now
     done, now = poll(risen, 10)
+    g = now["gateway"]["msgs_in"] - before["gateway"]["msgs_in"]
+    check(g >= batches and
+          now["gateway"]["bytes_out"] > before["gateway"]["bytes_out"],
+          "the gateway's batches from the client rose by %d >= %d" % (g, batches))
     check(done, "every stage's messages and bytes in and out rose with the session: %s" %
           {n: (now[n]["msgs_in"] - before[n]["msgs_in"],
                now[n]["msgs_out"] - before[n]["msgs_out"]) for n in STAGES[1:]})

@@ -202,6 +202,51 @@ static void test_extra_slots_and_gateway(void **state)
     cp_stages_destroy(s);
 }
 
+static int gw_ev(struct cp_stages *s, const char *id, long pid, int64_t now)
+{
+    char buf[512];
+
+    snprintf(buf, sizeof(buf),
+             "{\"type\":\"replica\",\"stage\":\"gateway\",\"replica\":0,"
+             "\"id\":\"%s\",\"pid\":%ld,\"started_ms\":%lld,"
+             "\"msgs_in\":3,\"bytes_in\":30,\"msgs_out\":3,\"bytes_out\":30,"
+             "\"busy_ms\":1,\"sessions\":1}",
+             id, pid, (long long)now);
+    return cp_stages_apply(s, buf, strlen(buf), now);
+}
+
+/* Gateways have no index: one slot per id, in the order first seen. */
+static void test_gateway_ids(void **state)
+{
+    struct cp_stages *s = make("");
+    const cJSON *g;
+    cJSON *doc;
+
+    (void)state;
+    assert_int_equal(gw_ev(s, "gw-a", 1, T0), 0);
+    assert_int_equal(gw_ev(s, "gw-b", 2, T0), 0);
+    assert_int_equal(gw_ev(s, "gw-a", 3, T0 + 10), 0); /* gw-a restarted */
+    assert_int_equal(gw_ev(s, "bad id\\\"", 4, T0), CS_ERR_ARG);
+    assert_int_equal(gw_ev(s, "", 4, T0), CS_ERR_ARG);
+    doc = render(s, T0 + 10);
+    g = stage(doc, "gateway");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(g, "replicas")), 2);
+    assert_string_equal(cJSON_GetObjectItem(replica(g, 0), "id")->valuestring,
+                        "gw-a");
+    assert_int_equal((int)num(replica(g, 0), "restarts"), 1);
+    assert_int_equal((int)num(replica(g, 0), "pid"), 3);
+    assert_string_equal(cJSON_GetObjectItem(replica(g, 1), "id")->valuestring,
+                        "gw-b");
+    assert_int_equal((int)num(g, "alive"), 2);
+    assert_int_equal((int)num(g, "msgs_in"), 9); /* 3 + 3 (earlier) + 3 */
+    assert_string_equal(
+        cJSON_GetObjectItem(replica(stage(doc, "filter"), 0), "id")
+            ->valuestring,
+        "");
+    cJSON_Delete(doc);
+    cp_stages_destroy(s);
+}
+
 static void test_malformed_and_other(void **state)
 {
     struct cp_stages *s = make("");
@@ -297,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_alive_and_counters),
         cmocka_unit_test(test_restart),
         cmocka_unit_test(test_extra_slots_and_gateway),
+        cmocka_unit_test(test_gateway_ids),
         cmocka_unit_test(test_malformed_and_other),
         cmocka_unit_test(test_queues_and_metrics),
     };
