@@ -8,7 +8,8 @@
  * mean of the five stages' percents, at most 99), its result links
  * a.result[data-file], its error span.err[data-error]; a stage row is
  * tr[data-stage=<name>] with data-alive, data-expected and, from the second
- * poll on, data-rate (input messages per second).
+ * poll on, data-rate (input messages per second). /?finished=N shows N
+ * finished sessions instead of 10 until "show all finished" is clicked.
  */
 #include "dash.h"
 
@@ -59,7 +60,8 @@ static const char *const parts[] = {
     "<script>\n"
     "const STAGES=['filter','agg-q2','agg-q3','agg-q4','sink'];\n"
     "const FINAL=['done','failed','aborted'];\n"
-    "const FINISHED_SHOWN=10;\n"
+    "const FINISHED_SHOWN=Number(new "
+    "URLSearchParams(location.search).get('finished'))||10;\n"
     "let showAll=false,prev=null;\n"
     "function el(tag,text,cls){const e=document.createElement(tag);\n"
     "if(text!==undefined&&text!==null)e.textContent=text;if(cls)e.className="
