@@ -174,6 +174,12 @@ if python3 tests/docker/cp_check.py "127.0.0.1:$CONTROLPLANE_HOST_PORT" "$RESULT
 else
     ko "control plane: $(tail -n 3 "$WORK/controlplane.log")"
 fi
+if timeout 120 docker compose run --rm -T client status > "$WORK/status.out" 2>&1 &&
+        [ "$(grep -c ' done ' "$WORK/status.out")" -ge "${#folders[@]}" ]; then
+    ok "docker compose run --rm client status lists the sessions done (CONTROLPLANE_URL in compose)"
+else
+    ko "client status in compose: $(tail -n 3 "$WORK/status.out")"
+fi
 
 # ---------------------------------------------------------------- 4. management API
 if curl -sf --max-time 10 -u "$RABBITMQ_USER:$RABBITMQ_PASS" \
