@@ -106,8 +106,6 @@ else
 fi
 sid=$(awk '$1 == "session" { print $2 }' "$out.out" | tail -n 1) # dev's, for the rest
 
-checks hostile "$addr"
-checks metrics "$addr" "$sid"
 # Abort: a session held in draining (agg-q3 stopped again) is aborted by
 # the operator; its client fails with the reason.
 kill -STOP "${frozen[@]}"
@@ -133,6 +131,8 @@ else
     ko "no log line for the refused admin requests"
 fi
 
+checks hostile "$addr"
+checks metrics "$addr" "$sid"
 # /api/stages, the stages' metrics and the dashboard in a real browser
 source "$(dirname "$0")/stages.sh"
 
@@ -152,9 +152,9 @@ fi
 if python3 "$API" wait "$addr" "$sid" done 10; then
     ok "after the restart the finished session is still listed done (SQLite history)"
     checks session "$addr" "$sid" "$out.out"
+    checks adminoff "$addr" "$sid"
 else
     ko "after the restart the session is gone"
-    checks adminoff "$addr" "$sid"
 fi
 
 if pipeline_stop; then
