@@ -195,22 +195,48 @@ int cfg_parse(const struct cfg_opt *opts, size_t n, int argc, char **argv,
     return CFG_OK;
 }
 
+/* One URL of `len` bytes (no NUL needed) with its password masked. */
+static void mask_one(const char *url, size_t len, char *out, size_t outsz)
+{
+    const char *end = url + len;
+    const char *scheme = NULL, *at = NULL, *p, *colon;
+
+    for (p = url; p < end; p++) {
+        if (scheme == NULL && end - p >= 3 && strncmp(p, "://", 3) == 0)
+            scheme = p;
+        if (*p == '@')
+            at = p;
+    }
+    colon = scheme != NULL && at != NULL && at > scheme + 3
+                ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3))
+                : NULL;
+    if (colon == NULL)
+        snprintf(out, outsz, "%.*s", (int)len, url);
+    else
+        snprintf(out, outsz, "%.*s:***%.*s", (int)(colon - url), url,
+                 (int)(end - at), at);
+}
+
 void cfg_mask_url(const char *url, char *out, size_t outsz)
 {
-    const char *scheme = strstr(url, "://");
-    const char *at = strrchr(url, '@');
-    const char *colon;
+    const char *comma;
+    size_t used = 0, len;
 
-    if (scheme == NULL || at == NULL) {
-        snprintf(out, outsz, "%s", url);
+    if (outsz == 0)
         return;
+    out[0] = '\0';
+    /* a comma-separated list (the nodes of a cluster): each one masked */
+    for (;;) {
+        comma = strchr(url, ',');
+        len = comma != NULL ? (size_t)(comma - url) : strlen(url);
+        mask_one(url, len, out + used, outsz - used);
+        used += strlen(out + used);
+        if (comma == NULL || used + 1 >= outsz)
+            return;
+        out[used++] = ',';
+        out[used] = '\0';
+        url = comma + 1;
     }
-    colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3));
-    if (colon == NULL) {
-        snprintf(out, outsz, "%s", url);
-        return;
-    }
-    snprintf(out, outsz, "%.*s:***%s", (int)(colon - url), url, at);
 }
 
 void cfg_log(const struct cfg_opt *opts, size_t n)

@@ -10,6 +10,13 @@
  * was declared through it, re-registers its consumers and republishes every
  * message that was not yet confirmed.
  *
+ * The URL may be a comma-separated list of brokers (the nodes of one
+ * RabbitMQ cluster): a connection starts at a random one of them, and when
+ * its node is gone it reconnects to the next one in the list (one warn line
+ * "failover ..."), with the same recovery as above, so the same guarantees.
+ * With CS_QUEUE_TYPE=quorum the durable queues are declared as quorum
+ * queues (replicated over the cluster); see enum mw_queue_type.
+ *
  * With MW_COMPRESS=lz4 (off by default, see enum mw_compress), bodies of
  * 1 KiB and more are LZ4-compressed on the wire when that shrinks them: the
  * AMQP property content_encoding is "lz4", the x-raw-len header holds the
@@ -99,9 +106,29 @@ enum mw_compress {
     MW_COMPRESS_OFF = 2, /* publish every body as is */
 };
 
+/* The type of the durable queues (MW_QUEUE_DURABLE) declared through a
+ * connection; exclusive queues are always classic. A queue that exists
+ * with the other type cannot be declared (the broker refuses it,
+ * PRECONDITION_FAILED): this is a per-deployment setting, the same for
+ * every process, and switching it means deleting the queues first. */
+enum mw_queue_type {
+    MW_QUEUE_TYPE_ENV = 0,     /* from the environment: CS_QUEUE_TYPE=classic|
+                              quorum, unset or empty: classic; any other
+                              value makes mw_connect fail with MW_ERR_ARG
+                              (logged) */
+    MW_QUEUE_TYPE_CLASSIC = 1, /* classic durable queues (one node) */
+    MW_QUEUE_TYPE_QUORUM = 2,  /* x-queue-type=quorum: replicated (Raft)
+                                  over the cluster's nodes */
+};
+
+/* Most brokers one URL list may name. */
+#define MW_MAX_ADDRS 16
+
 struct mw_options {
     const char *url;        /* amqp://user:pass@host:port/vhost (borrowed:
-                                 read by mw_connect only). An empty vhost
+                                 read by mw_connect only), or a
+                                 comma-separated list of up to MW_MAX_ADDRS
+                                 of them (a cluster's nodes). An empty vhost
                                  ("...:5672/") means "/". amqps is not
                                  supported (MW_ERR_ARG). */
     const char *name;       /* connection name shown in the management UI */
@@ -112,14 +139,18 @@ struct mw_options {
                                  most prefetch x consumers deliveries are
                                  buffered); 0: default 16 */
     int reconnect_max_ms; /* cap of the exponential backoff; 0: default 5000 */
-    int reconnect_tries; /* attempts per outage before MW_ERR_CLOSED; 0: default 30 */
+    int reconnect_tries;  /* attempts per outage before MW_ERR_CLOSED, each
+                            a round over every address of the list (the
+                            backoff is slept between rounds); 0: default 30 */
     void (*on_wait)(void *arg); /* called at least every 250 ms while the
                                    library waits between reconnect attempts
                                    (e.g. to keep sending heartbeats to the
                                    monitors: retrying is not hanging); NULL:
                                    none */
     void *on_wait_arg;
-    enum mw_compress compress; /* 0 (MW_COMPRESS_ENV): from MW_COMPRESS */
+    enum mw_compress compress;     /* 0 (MW_COMPRESS_ENV): from MW_COMPRESS */
+    enum mw_queue_type queue_type; /* 0 (MW_QUEUE_TYPE_ENV): from
+                                      CS_QUEUE_TYPE */
 };
 
 struct mw_conn;

@@ -1,6 +1,8 @@
 /*
  * mw_conn.c - connection lifecycle: options, connect, the reconnect loop
- * with capped exponential backoff, channel (re)opening and close.
+ * with capped exponential backoff (over the URL list's addresses: one
+ * round tries each once, the backoff is slept between rounds), channel
+ * (re)opening and close.
  *
  * A connection is either up (c->amqp live, channel open with confirms and
  * qos), down (c->amqp NULL: the next public call reconnects) or dead
@@ -17,7 +19,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "cfg.h"
 #include "clock.h"
 #include "log.h"
 #include "mw_internal.h"
@@ -63,8 +64,6 @@ static struct timeval ms_tv(int ms)
     return tv;
 }
 
-static char default_vhost[] = "/";
-
 static int pick(int v, int def)
 {
     return v != 0 ? v : def;
@@ -104,21 +103,12 @@ static int parse_options(struct mw_conn *c, const struct mw_options *o)
     c->on_wait_arg = o->on_wait_arg;
     if (parse_compress(c, o->compress) != MW_OK)
         return MW_ERR_ARG;
+    if (mw_topo_queue_type(c, o->queue_type) != MW_OK)
+        return MW_ERR_ARG;
     (void)snprintf(c->name, sizeof(c->name), "%s",
                    o->name != NULL && o->name[0] != '\0' ? o->name
                                                          : "coffee-stream");
-    c->url_buf = strdup(o->url); /* amqp_parse_url writes into it */
-    if (c->url_buf == NULL)
-        return MW_ERR_NOMEM;
-    amqp_default_connection_info(&c->info);
-    if (amqp_parse_url(c->url_buf, &c->info) != AMQP_STATUS_OK || c->info.ssl)
-        return MW_ERR_ARG;
-    /* "amqp://host/" names the empty vhost, which RabbitMQ does not have:
-     * take it as the default one, like most clients do. */
-    if (c->info.vhost == NULL || c->info.vhost[0] == '\0')
-        c->info.vhost = default_vhost;
-    cfg_mask_url(o->url, c->url_masked, sizeof(c->url_masked));
-    return MW_OK;
+    return mw_addr_parse(c, o->url);
 }
 
 static int conn_login(struct mw_conn *c, amqp_connection_state_t st)
@@ -127,6 +117,7 @@ static int conn_login(struct mw_conn *c, amqp_connection_state_t st)
     amqp_table_t props;
     amqp_rpc_reply_t r;
     const amqp_connection_close_t *m;
+    const struct amqp_connection_info *info = &mw_addr_cur(c)->info;
 
     e[0].key = amqp_cstring_bytes("connection_name");
     e[0].value.kind = AMQP_FIELD_KIND_UTF8;
@@ -134,8 +125,8 @@ static int conn_login(struct mw_conn *c, amqp_connection_state_t st)
     props.num_entries = 1;
     props.entries = e;
     r = amqp_login_with_properties(
-        st, c->info.vhost, 0, MW_FRAME_MAX, c->heartbeat_s, &props,
-        AMQP_SASL_METHOD_PLAIN, c->info.user, c->info.password);
+        st, info->vhost, 0, MW_FRAME_MAX, c->heartbeat_s, &props,
+        AMQP_SASL_METHOD_PLAIN, info->user, info->password);
     if (r.reply_type == AMQP_RESPONSE_NORMAL)
         return MW_OK;
     if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
@@ -169,7 +160,8 @@ static int conn_open(struct mw_conn *c)
         rc = MW_ERR_NOMEM;
         goto out_destroy;
     }
-    r = amqp_socket_open_noblock(sock, c->info.host, c->info.port, &tv);
+    r = amqp_socket_open_noblock(sock, mw_addr_cur(c)->info.host,
+                                 mw_addr_cur(c)->info.port, &tv);
     if (r != AMQP_STATUS_OK) {
         rc = mw_lost(c, "connect", r);
         goto out_destroy;
@@ -291,10 +283,14 @@ void mw_conn_lost(struct mw_conn *c)
     if (c->down)
         return;
     log_warn("connection lost url=%s reason=\"%s\" unconfirmed=%u",
-             c->url_masked, c->why, mw_ring_count(&c->ring));
+             mw_addr_cur(c)->masked, c->why, mw_ring_count(&c->ring));
     teardown(c);
     c->down = true;
     c->attempts = 0;
+    c->down_since = clock_mono_ms();
+    /* Its node may be gone: the first attempt goes to the next broker of
+     * the list (with one URL, the same one). */
+    mw_addr_next(c);
     mw_new_generation(c);
 }
 
@@ -332,18 +328,13 @@ int mw_chan_reset(struct mw_conn *c, bool republish)
     return rc;
 }
 
-/* Sleeps the backoff of the current attempt in slices of at most 250 ms,
- * calling the on_wait hook between them. */
-static int backoff(const struct mw_conn *c)
+/* Sleeps ms in slices of at most 250 ms, calling the on_wait hook
+ * between them. */
+static int pause_ms(const struct mw_conn *c, int64_t ms)
 {
-    int64_t ms = MW_BACKOFF_MIN_MS, slice;
-    int i;
+    int64_t slice;
     struct timespec ts;
 
-    for (i = 1; i < c->attempts && ms < c->reconnect_max_ms; i++)
-        ms *= 2;
-    if (ms > c->reconnect_max_ms)
-        ms = c->reconnect_max_ms;
     for (; ms > 0; ms -= slice) {
         if (c->on_wait)
             c->on_wait(c->on_wait_arg);
@@ -356,20 +347,46 @@ static int backoff(const struct mw_conn *c)
     return MW_OK;
 }
 
+/* Sleeps the backoff of the current round of attempts. */
+static int backoff(const struct mw_conn *c)
+{
+    int64_t ms = MW_BACKOFF_MIN_MS;
+    int i, rounds = c->attempts / c->naddr;
+
+    for (i = 1; i < rounds && ms < c->reconnect_max_ms; i++)
+        ms *= 2;
+    if (ms > c->reconnect_max_ms)
+        ms = c->reconnect_max_ms;
+    return pause_ms(c, ms);
+}
+
 static void came_up(struct mw_conn *c)
 {
+    const char *url = mw_addr_cur(c)->masked;
+    long long down_ms = (long long)(clock_mono_ms() - c->down_since);
+
     c->down = false;
-    if (c->ever_up) {
+    if (c->ever_up && c->up_addr != c->at) {
         c->reconnects++;
-        log_info("reconnected url=%s attempt=%d reconnects=%u republished=%u",
-                 c->url_masked, c->attempts, c->reconnects,
+        log_warn("failover url=%s from=%s attempt=%d down_ms=%lld "
+                 "reconnects=%u republished=%u",
+                 url, c->addr[c->up_addr].masked, c->attempts, down_ms,
+                 c->reconnects, mw_ring_count(&c->ring));
+    } else if (c->ever_up) {
+        c->reconnects++;
+        log_info("reconnected url=%s attempt=%d down_ms=%lld reconnects=%u "
+                 "republished=%u",
+                 url, c->attempts, down_ms, c->reconnects,
                  mw_ring_count(&c->ring));
     } else {
-        log_info("connected url=%s name=%s heartbeat=%d channel=%u compress=%s",
-                 c->url_masked, c->name, amqp_get_heartbeat(c->amqp), c->chan,
-                 c->compress ? "lz4" : "off");
+        log_info("connected url=%s name=%s heartbeat=%d channel=%u compress=%s "
+                 "queues=%s brokers=%d",
+                 url, c->name, amqp_get_heartbeat(c->amqp), c->chan,
+                 c->compress ? "lz4" : "off", c->quorum ? "quorum" : "classic",
+                 c->naddr);
     }
     c->ever_up = true;
+    c->up_addr = c->at;
     c->attempts = 0;
 }
 
@@ -380,12 +397,19 @@ int mw_ensure_up(struct mw_conn *c)
     if (c->dead)
         return c->ever_up ? MW_ERR_CLOSED : MW_ERR_CONNECT;
     while (c->down) {
-        if (c->attempts >= c->reconnect_tries) {
+        if (c->attempts >= c->reconnect_tries * c->naddr) {
             c->dead = true;
             return c->ever_up ? MW_ERR_CLOSED : MW_ERR_CONNECT;
         }
-        if (c->attempts > 0 && backoff(c) != MW_OK)
+        /* Every address once per round; the backoff between rounds. */
+        if (c->attempts > 0 && c->attempts % c->naddr == 0 &&
+            backoff(c) != MW_OK)
             return MW_ERR_INTERRUPTED;
+        if (c->nack_pause) { /* give a quorum queue's election time */
+            c->nack_pause = false;
+            if (pause_ms(c, MW_NACK_PAUSE_MS) != MW_OK)
+                return MW_ERR_INTERRUPTED;
+        }
         c->attempts++;
         rc = conn_open(c);
         if (rc == MW_OK)
@@ -397,9 +421,11 @@ int mw_ensure_up(struct mw_conn *c)
         teardown(c);
         log_warn("%s attempt=%d/%d failed url=%s reason=\"%s\"",
                  c->ever_up ? "reconnect" : "connect", c->attempts,
-                 c->reconnect_tries, c->url_masked, c->why);
-        if (rc == MW_ERR_REFUSED)
-            c->attempts = c->reconnect_tries; /* give up at the loop top */
+                 c->reconnect_tries * c->naddr, mw_addr_cur(c)->masked, c->why);
+        if (rc == MW_ERR_REFUSED) /* the cluster shares its users */
+            c->attempts = c->reconnect_tries * c->naddr; /* give up */
+        else
+            mw_addr_next(c);
     }
     return MW_OK;
 }
@@ -452,6 +478,7 @@ struct mw_conn *mw_connect(const struct mw_options *opt, int *err)
     }
     c->gen = 1;
     c->down = true;
+    c->down_since = clock_mono_ms();
     rc = parse_options(c, opt);
     if (rc == MW_OK)
         rc = mw_ring_init(&c->ring, (unsigned)c->confirm_window);
@@ -518,6 +545,6 @@ void mw_close(struct mw_conn *c)
     free(c->rawbuf);
     mw_topo_free(c);
     mw_consumers_free(c);
-    free(c->url_buf);
+    mw_addr_free(c);
     free(c);
 }

@@ -109,6 +109,50 @@ static int on_channel_close(struct mw_conn *c, const amqp_channel_close_t *m)
     return mw_chan_reset(c, false);
 }
 
+/* A nack names no reason: the message it refers to says where it went. */
+static void log_nack(struct mw_conn *c, const amqp_basic_nack_t *nack)
+{
+    const struct mw_pending *p;
+    uint64_t head;
+
+    if (mw_ring_count(&c->ring) == 0)
+        return;
+    head = mw_ring_at(&c->ring, 0)->seq;
+    if (nack->delivery_tag < head ||
+        nack->delivery_tag - head >= mw_ring_count(&c->ring))
+        return;
+    p = mw_ring_at(&c->ring, (unsigned)(nack->delivery_tag - head));
+    log_warn("publish nacked by the broker exchange=%s key=%s session=%s "
+             "stream=%s seq=%lld multiple=%d",
+             p->exchange[0] != '\0' ? p->exchange : "(default)", p->key,
+             p->meta.session, p->meta.stream, (long long)p->meta.seq,
+             nack->multiple != 0);
+}
+
+/* A quorum queue nacks what it cannot take while it has no leader, which
+ * is the case for a moment after the node of its leader died (an
+ * election). Such a nack is retried for MW_NACK_RETRY_MS: the connection
+ * is treated as lost, so the nacked message (not marked confirmed) and
+ * every other unconfirmed one are published again on a fresh connection,
+ * after a short pause (mw_ensure_up). Duplicates are the receivers'
+ * business, as after any reconnect. With classic queues, or once the
+ * time is up, a nack is reported as before (MW_ERR_NACK). */
+static bool nack_retry(struct mw_conn *c)
+{
+    int64_t now = clock_mono_ms();
+
+    if (!c->quorum)
+        return false;
+    if (c->nack_since == 0)
+        c->nack_since = now;
+    if (now - c->nack_since >= MW_NACK_RETRY_MS)
+        return false;
+    mw_set_why(c, "publish nacked by the broker (a quorum queue without a "
+                  "leader?): publishing again");
+    c->nack_pause = true;
+    return true;
+}
+
 static int on_method(struct mw_conn *c, const amqp_method_t *m)
 {
     const amqp_basic_ack_t *ack;
@@ -126,10 +170,15 @@ static int on_method(struct mw_conn *c, const amqp_method_t *m)
         return MW_OK;
     case AMQP_BASIC_ACK_METHOD:
         ack = m->decoded;
-        (void)mw_ring_confirm(&c->ring, ack->delivery_tag, ack->multiple != 0);
+        if (mw_ring_confirm(&c->ring, ack->delivery_tag, ack->multiple != 0) >
+            0)
+            c->nack_since = 0;
         return MW_OK;
     case AMQP_BASIC_NACK_METHOD:
         nack = m->decoded;
+        if (nack_retry(c))
+            return MW_ERR_LOST;
+        log_nack(c, nack);
         if (mw_ring_confirm(&c->ring, nack->delivery_tag, nack->multiple != 0) >
                 0 &&
             c->pub_err == MW_OK)

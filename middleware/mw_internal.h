@@ -30,6 +30,8 @@
 #define MW_TAG_MASK ((UINT64_C(1) << MW_TAG_BITS) - 1)
 #define MW_ZIP_MIN 1024         /* bodies below this are sent plain */
 #define MW_RAW_MAX (256u << 20) /* largest body compressed or decoded */
+#define MW_NACK_RETRY_MS 30000  /* how long quorum-queue nacks are retried */
+#define MW_NACK_PAUSE_MS 200    /* pause before publishing nacked ones again */
 
 /* ---- growable byte buffers (mw_fifo.c) ---- */
 
@@ -170,11 +172,20 @@ struct mw_topo {
     char a[MW_SHORTSTR], b[MW_SHORTSTR], c[MW_SHORTSTR];
 };
 
+/* One broker of the URL list (mw_addr.c). */
+struct mw_addr {
+    char *buf; /* parsed copy of its URL; `info` points into it */
+    struct amqp_connection_info info;
+    char masked[256]; /* the URL with its password masked, for logs */
+};
+
 struct mw_conn {
     /* configuration */
-    char *url_buf; /* parsed copy; `info` points into it */
-    struct amqp_connection_info info;
-    char url_masked[512];
+    struct mw_addr addr[MW_MAX_ADDRS];
+    int naddr;
+    int at;      /* address of the live connection / of the next attempt */
+    int up_addr; /* address of the last connection that came up; -1: none */
+    bool quorum; /* durable queues are quorum queues (CS_QUEUE_TYPE) */
     char name[MW_SHORTSTR];
     int heartbeat_s, connect_timeout_ms, confirm_window;
     int reconnect_max_ms, reconnect_tries;
@@ -187,7 +198,11 @@ struct mw_conn {
     amqp_channel_t chan;
     uint16_t gen; /* bumped whenever buffered/unacked deliveries die */
     bool down, dead, ever_up;
-    int attempts; /* reconnect attempts in the current outage */
+    int attempts;       /* connection attempts in the current outage (a round
+                     is one per address) */
+    int64_t down_since; /* clock_mono_ms() when the outage began */
+    int64_t nack_since; /* first nack since the last ack (quorum), 0: none */
+    bool nack_pause;    /* reconnecting after a nack: pause first */
     unsigned reconnects;
     int pub_err;   /* first publish error since the last report */
     char why[256]; /* reason of the last connection failure, for logs */
@@ -211,6 +226,18 @@ struct mw_conn {
     char (*cons)[MW_SHORTSTR]; /* consumed queues == consumer tags */
     size_t ncons, cons_cap;
 };
+
+/* mw_addr.c */
+/* Parses `urls` (one URL or a comma-separated list; blanks around items
+ * are ignored) into c->addr / c->naddr and picks a random start c->at.
+ * MW_ERR_ARG (empty item, bad URL, amqps, more than MW_MAX_ADDRS) or
+ * MW_ERR_NOMEM; what was parsed is freed by mw_addr_free either way. */
+int mw_addr_parse(struct mw_conn *c, const char *urls);
+void mw_addr_free(struct mw_conn *c);
+/* The address of the current or next attempt. */
+const struct mw_addr *mw_addr_cur(const struct mw_conn *c);
+/* Moves to the next address of the list (wrapping). */
+void mw_addr_next(struct mw_conn *c);
 
 /* mw_conn.c */
 /* Makes sure the connection is up, reconnecting with backoff and restoring
@@ -266,6 +293,9 @@ int mw_send_pending(struct mw_conn *c, const struct mw_pending *p);
 int mw_republish(struct mw_conn *c);
 
 /* mw_topology.c */
+/* The option, or CS_QUEUE_TYPE for MW_QUEUE_TYPE_ENV, into c->quorum: 0 or
+ * MW_ERR_ARG (logged). */
+int mw_topo_queue_type(struct mw_conn *c, enum mw_queue_type how);
 int mw_topo_replay(struct mw_conn *c);
 void mw_topo_free(struct mw_conn *c);
 

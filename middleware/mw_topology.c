@@ -7,6 +7,13 @@
  * breaking bindings and consumers that refer to the old one, so for
  * MW_QUEUE_EXCLUSIVE with an empty name we generate a unique name ourselves
  * (not "amq.*", which clients may not declare).
+ *
+ * With CS_QUEUE_TYPE=quorum the durable queues get x-queue-type=quorum, the
+ * only argument any declaration here passes: quorum queues must be durable,
+ * not exclusive and not auto-delete, which is what MW_QUEUE_DURABLE is.
+ * Exclusive queues stay classic (a quorum queue cannot be exclusive): they
+ * live on the node of their connection and die with it, which is what the
+ * lock queues want (their holder lost its connection too).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +22,29 @@
 
 #include "mw_internal.h"
 #include "clock.h"
+#include "log.h"
+
+int mw_topo_queue_type(struct mw_conn *c, enum mw_queue_type how)
+{
+    const char *env = getenv("CS_QUEUE_TYPE");
+
+    if (how == MW_QUEUE_TYPE_CLASSIC || how == MW_QUEUE_TYPE_QUORUM) {
+        c->quorum = how == MW_QUEUE_TYPE_QUORUM;
+        return MW_OK;
+    }
+    if (how != MW_QUEUE_TYPE_ENV)
+        return MW_ERR_ARG;
+    if (env == NULL || env[0] == '\0' || strcmp(env, "classic") == 0) {
+        c->quorum = false;
+        return MW_OK;
+    }
+    if (strcmp(env, "quorum") == 0) {
+        c->quorum = true;
+        return MW_OK;
+    }
+    log_error("CS_QUEUE_TYPE=%s is not one of classic, quorum", env);
+    return MW_ERR_ARG;
+}
 
 static const char *exchange_type(int t)
 {
@@ -34,6 +64,8 @@ static int topo_rpc(struct mw_conn *c, const struct mw_topo *t, int *code)
     amqp_bytes_t a = amqp_cstring_bytes(t->a);
     amqp_boolean_t excl = (t->arg & MW_QUEUE_EXCLUSIVE) != 0;
     const char *what = "queue.bind";
+    amqp_table_entry_t type[1];
+    amqp_table_t args = amqp_empty_table;
 
     switch (t->kind) {
     case MW_TOPO_EXCHANGE:
@@ -44,10 +76,16 @@ static int topo_rpc(struct mw_conn *c, const struct mw_topo *t, int *code)
         break;
     case MW_TOPO_QUEUE:
         what = "queue.declare";
+        if (c->quorum && !excl) {
+            type[0].key = amqp_cstring_bytes("x-queue-type");
+            type[0].value.kind = AMQP_FIELD_KIND_UTF8;
+            type[0].value.value.bytes = amqp_cstring_bytes("quorum");
+            args.num_entries = 1;
+            args.entries = type;
+        }
         /* Exclusive already dies with the connection; auto-delete would
          * also kill it whenever a channel reset cancels its consumer. */
-        (void)amqp_queue_declare(st, c->chan, a, 0, !excl, excl, 0,
-                                 amqp_empty_table);
+        (void)amqp_queue_declare(st, c->chan, a, 0, !excl, excl, 0, args);
         break;
     case MW_TOPO_BIND:
         (void)amqp_queue_bind(st, c->chan, a, amqp_cstring_bytes(t->b),
