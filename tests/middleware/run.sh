@@ -5,7 +5,9 @@
 # Every case runs under a timeout, prints one PASS/FAIL line saying what it
 # checked, and the run ends with "N passed, M failed" (exit 1 if any
 # failed). The broker-restart case needs the private node: with AMQP_URL
-# set it prints SKIP and is not counted. Multi-process cases synchronize on lines the processes print
+# set it prints SKIP and is not counted. The address-list cases run AMQP_URL
+# lists (dead addresses first; two proxies standing for two nodes of a
+# cluster, tests/middleware/tcpproxy.py, one of them killed). Multi-process cases synchronize on lines the processes print
 # (READY, HOLDING, PROGRESS k), never on sleeps. Queue and exchange names
 # carry a per-run suffix so runs do not collide.
 #
@@ -242,6 +244,65 @@ t_heartbeat() {
     [ "$found" = yes ]
 }
 
+# An address list whose first addresses are dead (nothing listens there):
+# every connection still comes up, on the live one. The start of the list
+# is random per connection, so runs repeat until one has tried a dead
+# address first (each run: 2 connections, 2 of 3 addresses dead).
+t_addrlist() {
+    local dead1 dead2 list i tried=0 runs=0
+    dead1=$(_pick_port) && dead2=$(_pick_port "$dead1") || { DETAIL="no free port"; return 1; }
+    list="amqp://guest:guest@127.0.0.1:$dead1/,amqp://guest:guest@127.0.0.1:$dead2/,$AMQP_URL"
+    for i in 1 2 3 4 5 6 7 8; do
+        runs=$i
+        AMQP_URL=$list timeout "$TMO" "$MWT" queue1 --count 50 --size 256 \
+            >"$WORK/t_addrlist.$i.out" 2>"$WORK/t_addrlist.$i.err" ||
+            { DETAIL="run $i failed: $(last_line "$WORK/t_addrlist.$i.out")"; return 1; }
+        if grep -q "connect attempt=1/.* failed url=amqp://guest:\*\*\*@127.0.0.1:\($dead1\|$dead2\)/" \
+            "$WORK/t_addrlist.$i.err"; then
+            tried=1
+            break
+        fi
+    done
+    DETAIL="AMQP_URL listing 2 dead addresses and the broker: $runs runs of 2 connections, every one up on the live address ($(cat "$WORK"/t_addrlist.*.err | grep -c ' connected url=') connects); a dead address tried first: $([ $tried = 1 ] && echo yes || echo no)"
+    [ $tried = 1 ]
+}
+
+# Losing a node: two proxies stand for two nodes of one cluster (both
+# forward to the broker); the producer's and the consumer's AMQP_URL lists
+# both. Once the producer has streamed a part, the proxy it is connected
+# through is SIGKILLed: it must fail over to the other one (its
+# "failover" line), republish what was unconfirmed, and the consumer must
+# see every id (duplicates allowed: at-least-once).
+t_failover() {
+    local q="mwt.failover.$RUN" n=20000 p1 p2 port list via pid victim prc
+    p1=$(_pick_port) && p2=$(_pick_port "$p1") || { DETAIL="no free port"; return 1; }
+    port=${AMQP_URL##*:}
+    port=${port%%/*}
+    start_bg t_failover_x1 python3 tests/middleware/tcpproxy.py "$p1" 127.0.0.1 "$port"
+    start_bg t_failover_x2 python3 tests/middleware/tcpproxy.py "$p2" 127.0.0.1 "$port"
+    wait_line "$WORK/t_failover_x1.out" '^LISTENING' 10 && wait_line "$WORK/t_failover_x2.out" '^LISTENING' 10 ||
+        { DETAIL="proxies did not start"; return 1; }
+    list="amqp://guest:guest@127.0.0.1:$p1/,amqp://guest:guest@127.0.0.1:$p2/"
+    AMQP_URL=$list TMO=120 start_bg t_failover_c "$MWT" consume --queue "$q" --prefetch 64 --distinct $n
+    wait_line "$WORK/t_failover_c.out" '^READY' 30 || { DETAIL="consumer not ready"; return 1; }
+    AMQP_URL=$list TMO=120 start_bg t_failover_p "$MWT" produce --queue "$q" --count $n --size 1024 \
+        --rate 2500 --progress 1000
+    wait_line "$WORK/t_failover_p.out" '^PROGRESS 3000$' 60 || { DETAIL="producer stalled"; return 1; }
+    via=$(grep -o 'connected url=amqp://guest:\*\*\*@127.0.0.1:[0-9]*' "$WORK/t_failover_p.err" | head -n 1)
+    via=${via##*:}
+    if [ "$via" = "$p1" ]; then victim=t_failover_x1; else victim=t_failover_x2; fi
+    pid=${BG[$victim]}
+    # the proxy runs under timeout: kill it (the child) by pid, then timeout
+    kill -KILL $(ps -o pid= --ppid "$pid") "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    unset "BG[$victim]"
+    wait_bg t_failover_p || { DETAIL="producer failed: $(last_line "$WORK/t_failover_p.out")"; return 1; }
+    wait_bg t_failover_c || { DETAIL="consumer failed ($(grep -c '^MSG' "$WORK/t_failover_c.out" || true) received)"; return 1; }
+    prc=$(grep -c ' failover url=' "$WORK/t_failover_p.err" || true)
+    DETAIL="streamed $n msgs; the producer's node (proxy :$via) killed at 3000: producer failovers=$prc ($(grep -o 'failover url=[^ ]* from=[^ ]* attempt=[0-9]* down_ms=[0-9]*' "$WORK/t_failover_p.err" | head -n 1 | sed 's/guest:\*\*\*@//g')), $(field "$WORK/t_failover_c.out" distinct)/$n ids at the consumer ($(($(field "$WORK/t_failover_c.out" received) - n)) duplicates)"
+    [ "$prc" -ge 1 ] && [ "$(field "$WORK/t_failover_c.out" distinct)" = "$n" ]
+}
+
 # ---------------------------------------------------------------- main
 
 broker_start
@@ -261,13 +322,15 @@ multi 11 "heartbeat while idle" t_heartbeat
 inproc 12 "lz4 round trip" lz4
 inproc 13 "lz4 poison messages" lz4-poison
 inproc 14 "lz4 republish after reconnect" lz4-republish --count 400
+multi 15 "address list, first addresses dead" t_addrlist
+multi 16 "failover to the next address when a node is lost" t_failover
 if selected 12 && [ -s "$WORK/12.out" ]; then
     grep -o 'RATIO.*' "$WORK/12.out" | sed 's/^RATIO/compression ratio seen:/' || true
 fi
 
 # Durable queues of the multi-process cases (matters with an external broker).
 timeout 30 "$MWT" delete "mwt.work.$RUN" "mwt.n1.$RUN" "mwt.kill.$RUN" \
-    "mwt.restart.$RUN" >/dev/null 2>&1 || true
+    "mwt.restart.$RUN" "mwt.failover.$RUN" >/dev/null 2>&1 || true
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]
