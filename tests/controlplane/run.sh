@@ -167,4 +167,22 @@ if grep -q " ERROR " "$PIPELINE_LOGS"/controlplane.log*; then
 else
     ok "no error in the control plane's logs"
 fi
+
+# Everything restarted (the broker, its durable queues kept; every process
+# on the same state folder): the finished sessions and their result files
+# are still listed and downloadable.
+if broker_restart > "$WORK/broker-restart.log" 2>&1; then ok "the broker restarted"; else
+    ko "the broker did not restart: $(tail -n 3 "$WORK/broker-restart.log")"; fi
+export PIPELINE_STATE_DIR="$PIPELINE_LOGS/state"
+PIPELINE_LOGS="$WORK/logs-again"
+pipeline_start > /dev/null
+addr=$CONTROLPLANE_ADDR
+if python3 "$API" wait "$addr" "$sid" done 30; then
+    ok "after restarting everything the finished session is listed done"
+    checks session "$addr" "$sid" "$out.out"
+else
+    ko "after restarting everything the session is gone"
+fi
+if pipeline_stop; then ok "the restarted pipeline stopped cleanly"; else
+    ko "the restarted pipeline failed at shutdown (logs in $WORK/logs-again)"; fi
 e2e_summary
