@@ -410,6 +410,7 @@ class Suite:
         """(name, down_ms) of every failover/reconnect line logged after the
         kill (lines of the logs past their length at the kill)."""
         got = []
+        self.nack_retries = 0
         for name in self.pipe.names():
             for path in self.pipe.all_logs(name):
                 off = since_incarnations.get(path, 0)
@@ -417,6 +418,8 @@ class Suite:
                     with open(path, encoding='utf-8', errors='replace') as f:
                         f.seek(off)
                         for line in f:
+                            if 'connection lost' in line and 'publish nacked' in line:
+                                self.nack_retries += 1
                             if ' failover url=' in line or ' reconnected url=' in line:
                                 ms = [w for w in line.split() if w.startswith('down_ms=')]
                                 got.append((name, int(ms[0].split('=')[1]) if ms else -1,
@@ -499,10 +502,10 @@ class Suite:
         stall = self.sampler.longest_stall(t_kill, t_end)
         grew = [g for g in self.sampler.growth_times() if g < t_kill]
         before = self.sampler.longest_stall(grew[0], t_kill) if grew else float('nan')
-        H.say('PAUSE: %d connections failed over to a live node, outage (lost -> '
-              'reconnected) min/median/max %s; longest stall of the stateful stages\' logs '
-              'after the kill %.2f s (before it: %.2f s)' % (
-                  len(moved), H.stats(downs), stall, before))
+        H.say('PAUSE: %d connections failed over to a live node (%d of them after quorum-queue '
+              'nacks during an election), outage (lost -> reconnected) min/median/max %s; '
+              'longest stall of the stateful stages\' logs after the kill %.2f s (before it: '
+              '%.2f s)' % (len(moved), self.nack_retries, H.stats(downs), stall, before))
         if stall > PAUSE_BOUND:
             problems.append('the pipeline stalled %.1f s after the kill (bound %d s)'
                             % (stall, PAUSE_BOUND))
