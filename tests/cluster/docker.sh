@@ -155,8 +155,9 @@ for j in 0 1; do
         tail -n 10 "$WORK/client-$d.err"; ko "client $d failed"
     fi
 done
-dc logs --no-log-prefix coordinator filter agg-q2 agg-q3 agg-q4 sink gateway controlplane 2> /dev/null |
-    grep -o 'failover url=.*down_ms=[0-9]*' > "$WORK/failovers.log"
+dc logs --no-log-prefix coordinator filter agg-q2 agg-q3 agg-q4 sink gateway controlplane \
+    > "$WORK/pipeline.log" 2> /dev/null
+grep -o 'failover url=.*down_ms=[0-9]*' "$WORK/pipeline.log" > "$WORK/failovers.log"
 n=$(wc -l < "$WORK/failovers.log")
 max=$(grep -o 'down_ms=[0-9]*' "$WORK/failovers.log" | cut -d= -f2 | sort -n | tail -n 1)
 echo "  PAUSE: $n connections failed over, longest outage ${max:-0} ms"
