@@ -147,7 +147,8 @@ def run():
         c.send(frame(TABLE_BEGIN, bytes([STORES])))
         return expect_error(c, 1, "expected HELLO, got TABLE_BEGIN")
     if CASE == "hello-trailing":
-        c.send(frame(HELLO, hello()[5:] + b"!"))
+        # name, the optional data folder (str16), then one byte too many
+        c.send(frame(HELLO, hello()[5:] + struct.pack(">H", 2) + b"ds" + b"!"))
         return expect_error(c, 1, "malformed HELLO: malformed frame")
     if CASE == "garbage":
         c.send(b"GET / HTTP/1.1\r\nHost: gateway\r\n\r\n")
