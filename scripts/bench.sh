@@ -15,6 +15,7 @@
 #   BENCH_CACHE   cache folder                 (default ~/.cache/coffee-stream)
 #   CS_REPLICAS   replica counts               (default filter=2, others 1)
 #   BENCH_RUNS    runs of each configuration   (default 2; the best counts)
+#   BENCH_RUNS_SMALL  the same below scale 0.1 (default 5: sub-second runs)
 #   BENCH_KEEP    1: keep the run folder (logs, JSON) and print where it is
 #
 # The pipeline runs with persistence on (CS_FSYNC=batch, the default: every
@@ -152,8 +153,10 @@ bench_scale() {
     scale_now=$1
     ensure_data "$1"
     read -r LINES BYTES < <(tables | xargs cat | wc -lc)
-    local r
-    for ((r = 0; r < runs; r++)); do
+    local r n=$runs
+    # runs under a second jitter by tens of ms: more of them at small scales
+    if awk "BEGIN { exit !($1 < 0.1) }"; then n=${BENCH_RUNS_SMALL:-5}; fi
+    for ((r = 0; r < n; r++)); do
         run_duck
         run_once none "$replicas"
         run_once batch "$replicas"

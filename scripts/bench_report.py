@@ -296,13 +296,14 @@ def cmd_scaling(work, replicas):
     print(f"scaling: persistence on, replicas {replicas}, best run per scale")
     print(f"{'scale':>6} {'MB of CSV':>10} {'pipeline s':>11} {'s/GB':>7} {'DuckDB s':>9} "
           f"{'s/GB':>7} {'ratio':>6}")
-    per_gb = []
+    per_gb, pts = [], []
     for name, rs in sorted(by.items(), key=lambda kv_: kv_[1][0].meta["scale"]):
         b = best(rs)
         gb = b.meta["bytes"] / 1e9
         d = duck_times(work, name)
         dm = min(d) if d else None
         per_gb.append(b.wall / gb)
+        pts.append((gb, b.wall))
         print(f"{b.meta['scale']:>6} {gb * 1000:10.1f} {b.wall:11.2f} {b.wall / gb:7.2f} "
               f"{fmt(dm):>9} {fmt(dm / gb if dm else None):>7} "
               f"{fmt(b.wall / dm if dm else None):>6}")
@@ -310,6 +311,20 @@ def cmd_scaling(work, replicas):
         spread = max(per_gb) / min(per_gb) - 1
         print(f"time per GB: {min(per_gb):.2f} .. {max(per_gb):.2f} s/GB, spread "
               f"{spread * 100:.1f} %: {'flat' if spread <= 0.15 else 'NOT flat'} within 15 %")
+        # What the spread is made of: the cost of each further GB between
+        # successive scales (flat = linear in the input), and the fixed
+        # cost of a session, from a least-squares line wall = a + b * GB.
+        marg = [(w2 - w1) / (g2 - g1) for (g1, w1), (g2, w2) in zip(pts, pts[1:])]
+        mspread = max(marg) / min(marg) - 1 if min(marg) > 0 else float("inf")
+        n = len(pts)
+        mx = sum(g for g, _ in pts) / n
+        my = sum(w for _, w in pts) / n
+        sxx = sum((g - mx) ** 2 for g, _ in pts)
+        slope = sum((g - mx) * (w - my) for g, w in pts) / sxx
+        print("marginal time per GB between successive scales: "
+              + ", ".join(f"{m:.2f}" for m in marg)
+              + f" s/GB (spread {mspread * 100:.1f} %); line fit: "
+              f"{my - slope * mx:.3f} s fixed per session + {slope:.2f} s/GB")
     return 0
 
 
