@@ -129,7 +129,7 @@ static int cmd_run(int argc, char **argv)
         {"OUTPUT_DIR", "output", CFG_STR, "", 0, 0, false,
          "where the result files go (empty: results/<data folder>)",
          &cfg.output},
-        {"BATCH_BYTES", "batch-bytes", CFG_INT, "262144", 1024, 64L << 20,
+        {"BATCH_BYTES", "batch-bytes", CFG_INT, "524288", 1024, 64L << 20,
          false, "max CSV bytes per batch (whole lines)", &cfg.batch_bytes},
         {"CONNECT_RETRIES", "connect-retries", CFG_INT, "5", 0, 1000, false,
          "retries when the gateway is unreachable or busy (backoff 0.25 s "

@@ -261,7 +261,7 @@ int main(int argc, char **argv)
          "400 bytes each: no thread, no broker connection); more get a BUSY "
          "error and retry",
          &cfg.max_waiting},
-        {"GATEWAY_MAX_BACKLOG", "max-backlog", CFG_INT, "256", 0, 1000000,
+        {"GATEWAY_MAX_BACKLOG", "max-backlog", CFG_INT, "128", 0, 1000000,
          false,
          "batches a filter queue may hold before the sessions feeding it "
          "wait (bounds the broker's memory; 0: no bound)",

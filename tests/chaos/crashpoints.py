@@ -39,7 +39,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as H  # noqa: E402
 
 REPLICAS = 'filter=3,agg-q2=2,agg-q3=2,agg-q4=3,sink=2'
-CLIENT_FLAGS = ['--session-retries', '20', '--connect-retries', '30']
+# The cases' n (the n-th time a point is reached) are counted for batches
+# of 256 KiB: the sets give every replica enough of them at that size.
+CLIENT_FLAGS = ['--session-retries', '20', '--connect-retries', '30',
+                '--batch-bytes', '262144']
 SESSION_BOUND = 150   # seconds a case's client may take
 MAX_SESSIONS = 3      # sessions a crash case may run to reach its point n times
 SINKS = ['sink-0', 'sink-1']
