@@ -330,8 +330,11 @@ static int decode_hello(struct rd *r, struct proto_msg *m)
         return PROTO_ERR_VERSION;
     rd_str(r, m->u.hello.name, PROTO_NAME_MAX);
     m->u.hello.folder[0] = '\0';
-    if (!r->err && r->off < r->len) /* optional: the data folder */
+    if (!r->err && r->off < r->len) { /* optional: the data folder */
         rd_str(r, m->u.hello.folder, PROTO_FOLDER_MAX);
+        if (!r->err && m->u.hello.folder[0] == '\0')
+            return PROTO_ERR_MALFORMED; /* sent, then not empty: one form */
+    }
     return rd_end(r);
 }
 
