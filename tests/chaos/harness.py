@@ -210,6 +210,26 @@ def procs_running(exe_dir):
 # --------------------------------------------------------------- broker
 
 
+def beam_pids(nodename):
+    """Pids of the Erlang VM of RabbitMQ node `nodename` (found by the
+    RABBITMQ_NODENAME in its environment)."""
+    want = ('RABBITMQ_NODENAME=%s' % nodename).encode()
+    pids = []
+    for d in os.listdir('/proc'):
+        if not d.isdigit():
+            continue
+        try:
+            with open('/proc/%s/cmdline' % d, 'rb') as f:
+                if b'beam' not in f.read().split(b'\0')[0]:
+                    continue
+            with open('/proc/%s/environ' % d, 'rb') as f:
+                if want in f.read().split(b'\0'):
+                    pids.append(int(d))
+        except OSError:
+            continue
+    return pids
+
+
 class Broker:
     """The private node started by scripts/broker.sh (see the entry
     scripts). restart() does what broker.sh's broker_restart does: stop the
@@ -248,22 +268,8 @@ class Broker:
         return p.returncode, p.stdout.decode('utf-8', 'replace')
 
     def node_pids(self):
-        """Pids of the node's Erlang VM (found by its RABBITMQ_NODENAME)."""
-        want = ('RABBITMQ_NODENAME=%s' % self.node).encode()
-        pids = []
-        for d in os.listdir('/proc'):
-            if not d.isdigit():
-                continue
-            try:
-                with open('/proc/%s/cmdline' % d, 'rb') as f:
-                    if b'beam' not in f.read().split(b'\0')[0]:
-                        continue
-                with open('/proc/%s/environ' % d, 'rb') as f:
-                    if want in f.read().split(b'\0'):
-                        pids.append(int(d))
-            except OSError:
-                continue
-        return pids
+        """Pids of the node's Erlang VM."""
+        return beam_pids(self.node)
 
     def amqp_open(self):
         s = socket.socket()

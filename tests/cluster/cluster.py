@@ -157,22 +157,8 @@ class Cluster:
         return json.loads(out[start:]) if start >= 0 else None
 
     def node_pids(self, i):
-        """Pids of node i's Erlang VM (found by its RABBITMQ_NODENAME)."""
-        want = ('RABBITMQ_NODENAME=%s' % self.names[i]).encode()
-        pids = []
-        for d in os.listdir('/proc'):
-            if not d.isdigit():
-                continue
-            try:
-                with open('/proc/%s/cmdline' % d, 'rb') as f:
-                    if b'beam' not in f.read().split(b'\0')[0]:
-                        continue
-                with open('/proc/%s/environ' % d, 'rb') as f:
-                    if want in f.read().split(b'\0'):
-                        pids.append(int(d))
-            except OSError:
-                continue
-        return pids
+        """Pids of node i's Erlang VM."""
+        return H.beam_pids(self.names[i])
 
     def answers(self, i):
         try:
