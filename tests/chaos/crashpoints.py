@@ -32,11 +32,11 @@ import shutil
 import signal
 import sys
 import tempfile
-import traceback
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as H  # noqa: E402
+import suite as S  # noqa: E402
 
 REPLICAS = 'filter=3,agg-q2=2,agg-q3=2,agg-q4=3,sink=2'
 # The cases' n (the n-th time a point is reached) are counted for batches
@@ -92,20 +92,12 @@ def source_points():
     return pts
 
 
-class Suite:
+class Suite(S.Suite):
+    session_bound = SESSION_BOUND
+
     def __init__(self, args, work):
-        self.args = args
-        self.work = work
-        self.checks = H.Checks()
-        self.bindir = H.snapshot_bins(os.path.join(H.ROOT, os.environ.get('B', 'build')),
-                                      os.path.join(work, 'bin'))
-        self.data = os.path.join(work, 'data')
-        self.exp = os.path.join(work, 'expected')
-        self.out = os.path.join(work, 'out')
-        os.makedirs(self.out)
+        super().__init__(args, work)
         self.broker = H.Broker()
-        self.pipe = None
-        self.clients = []
         self.ncase = 0
 
     # --- helpers
@@ -115,28 +107,6 @@ class Suite:
                      self.pipe.addr, SESSION_BOUND, CLIENT_FLAGS + list(extra))
         self.clients.append(c)
         return c
-
-    def wait_client(self, c):
-        H.wait_until(c.poll, SESSION_BOUND + 30, 'client %s to end' % c.label,
-                     tick=self.pipe.poll)
-
-    def verdict(self, c):
-        """(ok, text) of a finished client: exit 0 in time, results exact."""
-        if c.rc != 0:
-            return False, 'client exit %s after %.1f s%s; stderr:\n%s' % (
-                c.rc, c.duration, ' (bound %d s exceeded)' % SESSION_BOUND if c.timed_out
-                else '', H.tail(c.stderr, 6))
-        same, details = H.compare_exact(os.path.join(self.exp, c.dataset), c.outdir, c.stdout)
-        return same, details
-
-    def sid(self, c, timeout=60):
-        """The id of the client's first session (once it started)."""
-        got = H.wait_until(lambda: c.sessions() or c.poll(), timeout,
-                           'client %s to start a session' % c.label, tick=self.pipe.poll)
-        if got is True:
-            raise H.Timeout('client %s ended before starting a session: %s' % (
-                c.label, H.tail(c.stderr, 4)))
-        return got[0]
 
     def finish(self, c):
         """Waits for client c, then for the pipeline to settle; returns the
@@ -432,19 +402,7 @@ def main():
     work = tempfile.mkdtemp(prefix='cs-crashpoints.')
     H.say('crashpoints: replicas=%s work=%s' % (args.replicas, work))
     suite = Suite(args, work)
-    try:
-        suite.run()
-    except H.Timeout as e:
-        suite.checks.ko('a wait timed out: %s' % e)
-    except Exception:  # noqa: BLE001 - a harness error must still fail the run
-        suite.checks.ko('harness error', traceback.format_exc())
-    finally:
-        if suite.pipe is not None:
-            suite.pipe.kill_everything()
-        for c in suite.clients:
-            if c.proc.poll() is None:
-                c.proc.kill()
-                c.proc.wait()
+    S.run(suite)
     H.say('crashpoints: %.0f s' % (H.now() - H.T0))
     rc = suite.checks.summary()
     if rc == 0 and not args.keep:

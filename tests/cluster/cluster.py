@@ -40,11 +40,11 @@ import socket
 import subprocess
 import sys
 import tempfile
-import traceback
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'chaos'))
 import harness as H  # noqa: E402
+import suite as S  # noqa: E402
 
 REPLICAS = 'filter=2,agg-q2=2,agg-q3=2,agg-q4=2,sink=2'
 CLIENT_FLAGS = ['--session-retries', '5', '--connect-retries', '30']
@@ -297,26 +297,17 @@ class WalSampler:
         return max(b - a for a, b in zip(times, times[1:]))
 
 
-class Suite:
+class Suite(S.Suite):
+    session_bound = SESSION_BOUND
+
     def __init__(self, args, work):
-        self.args = args
-        self.work = work
-        self.checks = H.Checks()
-        self.bindir = H.snapshot_bins(os.path.join(H.ROOT, os.environ.get('B', 'build')),
-                                      os.path.join(work, 'bin'))
-        self.data = os.path.join(work, 'data')
-        self.exp = os.path.join(work, 'expected')
-        self.out = os.path.join(work, 'out')
-        os.makedirs(self.out)
+        super().__init__(args, work)
         self.cluster = Cluster(os.path.join(work, 'cluster'),
                                os.environ.get('CS_CLUSTER_TAG', 'cluster-%d' % os.getpid()))
-        self.pipe = None
-        self.clients = []
         self.sampler = None
 
     def tick(self):
-        if self.pipe is not None:
-            self.pipe.poll()
+        super().tick()
         if self.sampler is not None:
             self.sampler.tick()
 
@@ -325,21 +316,6 @@ class Suite:
                      self.pipe.addr, SESSION_BOUND, CLIENT_FLAGS)
         self.clients.append(c)
         return c
-
-    def verdict(self, c):
-        if c.rc != 0:
-            return False, 'client exit %s after %.1f s%s; stderr:\n%s' % (
-                c.rc, c.duration, ' (bound %d s exceeded)' % SESSION_BOUND if c.timed_out
-                else '', H.tail(c.stderr, 6))
-        return H.compare_exact(os.path.join(self.exp, c.dataset), c.outdir, c.stdout)
-
-    def sid(self, c):
-        got = H.wait_until(lambda: c.sessions() or c.poll(), 60,
-                           'client %s to start a session' % c.label, tick=self.tick)
-        if got is True:
-            raise H.Timeout('client %s ended before starting a session: %s' % (
-                c.label, H.tail(c.stderr, 4)))
-        return got[0]
 
     # --- phases
 
@@ -462,8 +438,7 @@ class Suite:
                                                   for n, k in sorted(spread.items()))))
         cl.reap(victim, pids)
         for c in (ca, cb):
-            H.wait_until(c.poll, SESSION_BOUND + 30, 'client %s to end' % c.label,
-                         tick=self.tick)
+            self.wait_client(c)
         t_end = min(ca.ended, cb.ended)
         H.say('the kill came %.0f%% / %.0f%% into sessions a / b (%.1f / %.1f MB in the '
               'aggregators\' logs then)' % (
@@ -531,7 +506,7 @@ class Suite:
                           'node shows 3 running nodes, every quorum queue 3 online members' % (
                               cl.names[victim], H.now() - t), details)
         c = self.client('after', 'a')
-        H.wait_until(c.poll, SESSION_BOUND + 30, 'client after to end', tick=self.tick)
+        self.wait_client(c)
         ok, details = self.verdict(c)
         self.checks.check(ok, 'a session after the rejoin byte-exact in %.1f s' % c.duration,
                           details)
@@ -563,12 +538,7 @@ class Suite:
                           '\n'.join('%s#%d rc=%s:\n%s' % u for u in p.unexpected))
 
     def cleanup(self):
-        if self.pipe is not None:
-            self.pipe.kill_everything()
-        for c in self.clients:
-            if c.proc.poll() is None:
-                c.proc.kill()
-                c.proc.wait()
+        super().cleanup()
         self.cluster.stop_all()
 
 
@@ -588,14 +558,7 @@ def main():
     H.say('cluster: seed=%d (CLUSTER_SEED=%d reproduces the choice) replicas=%s work=%s' % (
         args.seed, args.seed, args.replicas, work))
     suite = Suite(args, work)
-    try:
-        suite.run()
-    except H.Timeout as e:
-        suite.checks.ko('a wait timed out: %s' % e)
-    except Exception:  # noqa: BLE001 - a harness error must still fail the run
-        suite.checks.ko('harness error', traceback.format_exc())
-    finally:
-        suite.cleanup()
+    S.run(suite)
     H.say('cluster: %.0f s; seed %d' % (H.now() - H.T0, args.seed))
     rc = suite.checks.summary()
     if rc == 0 and not args.keep:

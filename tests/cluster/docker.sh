@@ -21,27 +21,14 @@
 # One PASS/FAIL line per check, then "N passed, M failed".
 #   CS_KEEP_WORK=1   keep the work folder
 set -uo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-ROOT=$(pwd)
+cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 B=${B:-build}
 TEST_NAME=test-cluster-docker
 WORK=$(mktemp -d /tmp/cs-cluster-docker.XXXXXX)
-# ok/ko/summary, docker_setup, end_work, free_port
+# ok/ko/summary, compose_setup, dc, compose_build_up, free_port
 . tests/docker/lib.sh
-project=""
 
-cleanup() {
-    local rc=$?
-    if [ -n "$project" ]; then
-        timeout 120 docker compose down -v --remove-orphans --timeout 20 > "$WORK/down-trap.log" 2>&1 || true
-    fi
-    end_work
-    exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-docker_setup || { summary; exit 1; }
+compose_setup
 
 SEED=${CLUSTER_SEED:-$(( (RANDOM << 15) | RANDOM ))}
 echo "test-cluster-docker: seed $SEED (CLUSTER_SEED=$SEED reproduces the node choice)"
@@ -64,22 +51,10 @@ mkdir -p "$DATA_DIR" "$RESULTS_DIR"
 chown 4242:4242 "$RESULTS_DIR" 2> /dev/null || true
 nodes=(rabbitmq rabbitmq-2 rabbitmq-3)
 mgmt=("$MGMT_HOST_PORT" "$MGMT2_HOST_PORT" "$MGMT3_HOST_PORT")
-dc() { docker compose --ansi never "$@"; }
 
 # ---------------------------------------------------------------- 1. build, up
-t=$(date +%s)
-if timeout 900 docker compose --profile client build > "$WORK/build.log" 2>&1; then
-    ok "images built ($(( $(date +%s) - t )) s)"
-else
-    tail -n 30 "$WORK/build.log"; ko "docker compose build"; summary; exit 1
-fi
-t=$(date +%s)
-if timeout 400 docker compose up -d --wait --wait-timeout 360 > "$WORK/up.log" 2>&1; then
-    ok "up -d with the cluster overlay: 3 broker nodes healthy, pipeline running ($(( $(date +%s) - t )) s)"
-else
-    tail -n 20 "$WORK/up.log"; dc ps -a; dc logs --tail 20 rabbitmq rabbitmq-2 rabbitmq-3
-    ko "docker compose up -d"; summary; exit 1
-fi
+compose_build_up 400 360 "up -d with the cluster overlay: 3 broker nodes healthy, pipeline running" \
+    rabbitmq rabbitmq-2 rabbitmq-3
 
 # ---------------------------------------------------------------- 2. the cluster
 running() { # node -> number of running nodes cluster_status shows there

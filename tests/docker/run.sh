@@ -29,28 +29,16 @@
 #   CHAOS_KILLS=N       kills in the schedule (default 12; at least 10 must
 #                       fall while both lanes run a session)
 set -uo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 ROOT=$(pwd)
 B=${B:-build}
 TEST_NAME=test-docker
 WORK=$(mktemp -d /tmp/cs-docker.XXXXXX)
-# ok/ko/summary, docker_setup, end_work, free_port, tally
+# ok/ko/summary, compose_setup, dc, compose_build_up, free_port, tally
 . tests/docker/lib.sh
-project=""
-
-cleanup() {
-    local rc=$?
-    if [ -n "$project" ]; then
-        timeout 120 docker compose down -v --remove-orphans --timeout 20 > "$WORK/down-trap.log" 2>&1 || true
-    fi
-    end_work
-    exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- 1. setup
-docker_setup || { summary; exit 1; }
+compose_setup
 
 # Everything docker compose reads: a project of our own, loopback ports,
 # non-default credentials, our results folder.
@@ -70,26 +58,8 @@ mkdir -p "$RESULTS_DIR"
 owner=$(id -u)
 if [ "$owner" -eq 0 ]; then owner=4242; chown 4242:4242 "$RESULTS_DIR"; fi
 
-dc() { docker compose --ansi never "$@"; }
-
 # ---------------------------------------------------------------- 2. build, up
-t=$(date +%s)
-if timeout 900 docker compose --profile client build > "$WORK/build.log" 2>&1; then
-    ok "images built ($(( $(date +%s) - t )) s)"
-else
-    tail -n 40 "$WORK/build.log"
-    ko "docker compose build"
-    summary; exit 1
-fi
-
-t=$(date +%s)
-if timeout 300 docker compose up -d --wait --wait-timeout 240 > "$WORK/up.log" 2>&1; then
-    ok "docker compose up -d: every service running, broker healthy ($(( $(date +%s) - t )) s)"
-else
-    tail -n 20 "$WORK/up.log"; dc ps -a; dc logs --tail 20
-    ko "docker compose up -d"
-    summary; exit 1
-fi
+compose_build_up 300 240 "docker compose up -d: every service running, broker healthy"
 
 # every worker replica has claimed an index and declared its queues
 want=$((FILTER_REPLICAS + AGG_Q2_REPLICAS + AGG_Q3_REPLICAS + AGG_Q4_REPLICAS + SINK_REPLICAS))
@@ -162,6 +132,7 @@ check_results() { # folder, label[, output folder under RESULTS_DIR]
     if [ $bad -eq 0 ] && [ -e "$out/q1.csv" ]; then
         ok "$2: result files belong to the results folder's owner (uid $owner)"
     else
+        # shellcheck disable=SC2012 # a listing for the log, owners shown
         ls -ln "$out" 2>&1 | head; ko "$2: result files not owned by uid $owner"
     fi
 }
@@ -301,6 +272,7 @@ bad=$(docker ps -a --filter "label=com.docker.compose.project=$project" \
 if [ -z "$bad" ]; then
     ok "graceful stop: every container exited 0 ($(( $(date +%s) - t )) s)"
 else
+    # shellcheck disable=SC2001 # indents every line
     echo "$bad" | sed 's/^/  /'
     ko "graceful stop: some containers did not exit 0"
 fi
