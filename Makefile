@@ -149,6 +149,7 @@ test-e2e: programs
 	B=$(B) tests/e2e/stage_down.sh
 	B=$(B) tests/e2e/backpressure.sh
 	B=$(B) tests/e2e/admission.sh
+	B=$(B) tests/e2e/pool.sh
 
 asan:
 	@scripts/deps.sh

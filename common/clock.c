@@ -33,3 +33,17 @@ int64_t clock_wall_ms(void)
 {
     return ns_of(CLOCK_REALTIME) / 1000000;
 }
+
+struct timespec clock_deadline(clockid_t id, int ms)
+{
+    struct timespec ts = {0, 0};
+
+    (void)clock_gettime(id, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}

@@ -6,6 +6,7 @@
 #define CS_CLOCK_H
 
 #include <stdint.h>
+#include <time.h>
 
 /* Monotonic time in nanoseconds, milliseconds and seconds. */
 int64_t clock_mono_ns(void);
@@ -14,5 +15,10 @@ double clock_mono_s(void);
 
 /* Wall-clock time in milliseconds since the epoch. */
 int64_t clock_wall_ms(void);
+
+/* The time ms milliseconds from now on clock `id`, as an absolute
+ * deadline for pthread_cond_timedwait (the clock the condition variable
+ * was made with: CLOCK_REALTIME by default). */
+struct timespec clock_deadline(clockid_t id, int ms);
 
 #endif

@@ -29,13 +29,14 @@
 #define GW_ID_MAX                                                              \
     40 /* GATEWAY_ID length: fits mw_meta.producer and queue names */
 #define GW_NRESULTS CS_NRESULTS
-#define GW_MAX_PENDING 4096 /* out-of-order result chunks kept per file */
+#define GW_MAX_PENDING 4096      /* out-of-order result chunks kept per file */
+#define GW_RECONNECT_MAX_MS 4000 /* backoff cap of the broker connections */
 
 struct gw_config {
     const char *amqp_url, *bind_addr, *id_opt, *replicas, *state_dir, *fsync;
     long port, max_frame, idle_timeout_s, max_sessions, lock_wait_s,
         max_backlog;
-    long max_waiting;
+    long max_waiting, pool, heartbeat_s;
     char id[GW_ID_MAX + 1]; /* effective GATEWAY_ID */
     char results_queue[96]; /* gateway.<id>.results */
     struct plan plan;
@@ -112,8 +113,35 @@ struct gw_stats {
     int64_t started_ms;       /* wall clock */
 };
 
+/* ---- pool.c: warm publisher connections ---- */
+
+struct gw_pool;
+
+/* Keeps cfg->pool (GATEWAY_POOL) publisher connections idle and ready,
+ * the filter stage's topology declared, their heartbeats served by the
+ * pool's thread (0: none; every session connects). NULL when out of memory
+ * or the thread cannot start (logged). cfg is borrowed for the pool's
+ * life. */
+struct gw_pool *gw_pool_create(const struct gw_config *cfg);
+
+/* Stops the thread and closes the idle connections. NULL is a no-op. */
+void gw_pool_destroy(struct gw_pool *p);
+
+/* A publisher connection for a session, reconnecting up to `tries` times
+ * per outage from now on: an idle one (*warm true), else a new one. The
+ * caller owns it until gw_pool_give or mw_close. NULL with *err (an
+ * MW_ERR_*) when the broker cannot be reached. */
+struct mw_conn *gw_pool_take(struct gw_pool *p, int tries, bool *warm,
+                             int *err);
+
+/* Takes back c (transferred; NULL is a no-op), whose publishes are all
+ * confirmed (mw_flush returned 0): kept idle while the pool has room,
+ * else closed. A connection in an unknown state is mw_close'd instead. */
+void gw_pool_give(struct gw_pool *p, struct mw_conn *c);
+
 struct gw_server {
     const struct gw_config *cfg;
+    struct gw_pool *pool;
     struct gw_registry *reg;
     struct gw_journal *journal;
     struct hb *hb; /* heartbeats from the accept loop (main thread only) */

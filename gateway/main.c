@@ -199,9 +199,12 @@ static int serve(struct gw_server *srv)
     }
     gw_block_stop_signals(true);
     res = gw_results_start(srv);
+    if (res != NULL)
+        srv->pool = gw_pool_create(srv->cfg);
     gw_block_stop_signals(false);
-    if (res == NULL || abort_orphans(srv) != 0 ||
+    if (res == NULL || srv->pool == NULL || abort_orphans(srv) != 0 ||
         (lobby = gw_lobby_create(srv)) == NULL) {
+        gw_pool_destroy(srv->pool);
         gw_results_stop(res);
         gw_journal_close(srv->journal);
         close(lfd);
@@ -213,6 +216,7 @@ static int serve(struct gw_server *srv)
     close(lfd);
     drain_sessions(srv);
     gw_lobby_destroy(lobby);
+    gw_pool_destroy(srv->pool);
     gw_results_stop(res);
     gw_journal_close(srv->journal);
     hb_bye(srv->hb); /* a deliberate stop: not to be restarted */
@@ -266,6 +270,14 @@ int main(int argc, char **argv)
          "batches a filter queue may hold before the sessions feeding it "
          "wait (bounds the broker's memory; 0: no bound)",
          &cfg.max_backlog},
+        {"AMQP_HEARTBEAT", "heartbeat", CFG_INT, "10", 1, 600, false,
+         "AMQP heartbeat in seconds of the broker connections",
+         &cfg.heartbeat_s},
+        {"GATEWAY_POOL", "pool", CFG_INT, "2", 0, 64, false,
+         "broker connections kept open and idle for the next sessions, "
+         "which then start without connecting (0: each session connects "
+         "and closes its own)",
+         &cfg.pool},
     };
     size_t nopts = sizeof(opts) / sizeof(opts[0]);
     int rc;

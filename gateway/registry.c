@@ -5,6 +5,8 @@
  */
 #include "gw.h"
 
+#include "clock.h"
+
 #include "log.h"
 
 #include <errno.h>
@@ -91,16 +93,9 @@ int gw_registry_active(struct gw_registry *r)
 
 int gw_registry_wait_idle(struct gw_registry *r, int timeout_ms)
 {
-    struct timespec ts;
+    struct timespec ts = clock_deadline(CLOCK_REALTIME, timeout_ms);
     int n;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
     pthread_mutex_lock(&r->lock);
     while (r->active > 0 &&
            pthread_cond_timedwait(&r->idle, &r->lock, &ts) == 0)

@@ -286,6 +286,7 @@ static struct mw_conn *results_connect(struct gw_results *r)
     o.url = cfg->amqp_url;
     o.name = name;
     o.prefetch = 64;
+    o.heartbeat_s = (int)cfg->heartbeat_s;
     c = mw_connect(&o, &err);
     if (c == NULL) {
         log_error("cannot connect to the broker: %s", mw_strerror(err));

@@ -1,6 +1,7 @@
 /*
- * session.c - one client session, on its own thread and its own AMQP
- * connection: HELLO/WELCOME, then every BATCH is published to the filter
+ * session.c - one client session, on its own thread and an AMQP connection
+ * of its own while it publishes (taken from the pool, pool.c, and given
+ * back once everything is confirmed): HELLO/WELCOME, then every BATCH is published to the filter
  * stage's exchange keyed by table; DATA_END confirms everything and tells
  * the coordinator how many batches went to each queue. Every frame goes
  * through the stream checks (stream.c), whose verdict this thread acts on;
@@ -39,7 +40,6 @@
  * within that time, before its handshake timeout. */
 #define RECONNECT_TRIES 15
 #define BACKLOG_EVERY 32 /* batches between two looks at the queue depth */
-#define RECONNECT_MAX_MS 4000
 
 enum outcome {
     OUT_OK,       /* results delivered */
@@ -58,6 +58,7 @@ struct sess {
     double t0, last_rx;
     bool started;  /* session_start was published */
     bool data_end; /* DATA_END done */
+    bool warm;     /* the connection came from the pool's idle ones */
     bool sent_error;
     uint64_t batches[PLAN_NTABLES], bytes;
     double held_s; /* time the client was held back (backpressure) */
@@ -197,20 +198,9 @@ static int sess_next_frame(struct sess *x, struct proto_frame *f, bool idle)
 
 static struct mw_conn *sess_connect(struct sess *x, int tries)
 {
-    struct mw_options o;
-    char name[160];
     int err = 0;
-    struct mw_conn *c;
+    struct mw_conn *c = gw_pool_take(x->srv->pool, tries, &x->warm, &err);
 
-    snprintf(name, sizeof(name), "gateway %s session %s", x->cfg->id,
-             gw_session_id(x->s)[0] ? gw_session_id(x->s)
-                                    : gw_session_peer(x->s));
-    memset(&o, 0, sizeof(o));
-    o.url = x->cfg->amqp_url;
-    o.name = name;
-    o.reconnect_tries = tries;
-    o.reconnect_max_ms = RECONNECT_MAX_MS;
-    c = mw_connect(&o, &err);
     if (c == NULL)
         log_warn("broker connection failed session=%s err=%s",
                  gw_session_id(x->s), mw_strerror(err));
@@ -229,12 +219,6 @@ static int sess_start(struct sess *x)
         return sess_fail(x, PROTO_E_BROKER,
                          "the gateway cannot reach the "
                          "message broker");
-    rc = topo_declare_control(x->conn);
-    if (rc == 0)
-        rc = topo_declare_stage(x->conn, &x->cfg->plan, PLAN_FILTER);
-    if (rc != 0)
-        return sess_fail(x, PROTO_E_BROKER, "declaring the topology failed: %s",
-                         mw_strerror(rc));
     uuid_generate_random(u);
     uuid_unparse_lower(u, id);
     /* Journaled first: if this gateway dies, the next one aborts it. */
@@ -256,8 +240,10 @@ static int sess_start(struct sess *x)
         return sess_fail(x, PROTO_E_BROKER, "starting the session failed: %s",
                          mw_strerror(rc));
     x->started = true;
-    log_info("session start session=%s client=%s peer=%s", id,
-             gw_session_client(x->s), gw_session_peer(x->s));
+    log_info("session start session=%s client=%s peer=%s connection=\"%s\" "
+             "warm=%s",
+             id, gw_session_client(x->s), gw_session_peer(x->s),
+             mw_name(x->conn), x->warm ? "yes" : "no");
     proto_buf_reset(&x->out);
     if (proto_enc_welcome(&x->out, gw_session_version(x->s), id,
                           (uint32_t)x->cfg->max_frame) != 0 ||
@@ -404,9 +390,9 @@ static int on_data_end(struct sess *x)
     x->data_end = true;
     gw_session_set_waiting(x->s);
     log_debug("data end session=%s", gw_session_id(x->s));
-    /* Nothing more to publish unless the client aborts: free the broker
-     * connection while the pipeline works. */
-    mw_close(x->conn);
+    /* Nothing more to publish unless the client aborts: the broker
+     * connection, all confirmed, goes back to the pool. */
+    gw_pool_give(x->srv->pool, x->conn);
     x->conn = NULL;
     return OUT_OK;
 }

@@ -229,6 +229,11 @@ int mw_publish(struct mw_conn *c, const char *exchange, const char *routing_key,
  * is then cleared); MW_ERR_INTERRUPTED (call again) or MW_ERR_CLOSED. */
 int mw_flush(struct mw_conn *c) MW_WARN_UNUSED;
 
+/* Frees the memory kept to copy the next publishes into (the buffers of
+ * confirmed ones), for a connection about to sit idle; unconfirmed
+ * publishes are kept. The next publishes allocate again. NULL: no-op. */
+void mw_trim(struct mw_conn *c);
+
 /* ---- consuming ---- */
 
 /* Starts consuming `queue` with manual acks; the consumer tag is the queue
@@ -278,8 +283,17 @@ int mw_ack(struct mw_conn *c, uint64_t tag) MW_WARN_UNUSED;
 /* Rejects a delivery, requeueing it or not (dead-letter/drop). */
 int mw_nack(struct mw_conn *c, uint64_t tag, bool requeue) MW_WARN_UNUSED;
 
+/* Changes reconnect_tries (see mw_options; 0 or less: the default) for the
+ * next outages, e.g. a connection that waits idle in a pool fails fast and
+ * the one a session took rides an outage out. NULL: no-op. */
+void mw_set_reconnect_tries(struct mw_conn *c, int tries);
+
 /* How many times this connection has reconnected (for logs and tests). */
 unsigned mw_reconnects(const struct mw_conn *c);
+
+/* The connection's name (mw_options.name; valid until mw_close), "" for
+ * NULL. */
+const char *mw_name(const struct mw_conn *c);
 
 /* Bytes through the codec since mw_connect (for logs, tests, benchmarks).
  * mw_close logs them at info level when anything was compressed or

@@ -40,6 +40,11 @@ unsigned mw_reconnects(const struct mw_conn *c)
     return c != NULL ? c->reconnects : 0;
 }
 
+const char *mw_name(const struct mw_conn *c)
+{
+    return c != NULL ? c->name : "";
+}
+
 void mw_set_why(struct mw_conn *c, const char *fmt, ...)
 {
     va_list ap;
@@ -85,6 +90,12 @@ static int parse_compress(struct mw_conn *c, enum mw_compress how)
         return MW_ERR_ARG;
     }
     return MW_OK;
+}
+
+void mw_set_reconnect_tries(struct mw_conn *c, int tries)
+{
+    if (c != NULL)
+        c->reconnect_tries = pick(tries > 0 ? tries : 0, 30);
 }
 
 static int parse_options(struct mw_conn *c, const struct mw_options *o)

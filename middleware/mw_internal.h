@@ -64,6 +64,8 @@ int mw_ring_init(struct mw_ring *r, unsigned cap);
 void mw_ring_fini(struct mw_ring *r);
 /* Forgets every pending message and restarts numbering at 1. */
 void mw_ring_reset(struct mw_ring *r);
+/* Frees the body buffers of the free slots (kept for reuse otherwise). */
+void mw_ring_trim(struct mw_ring *r);
 bool mw_ring_full(const struct mw_ring *r);
 unsigned mw_ring_count(const struct mw_ring *r);
 /* i-th pending message from the oldest (i < count). */

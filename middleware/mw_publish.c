@@ -151,3 +151,9 @@ int mw_flush(struct mw_conn *c)
     }
     return rc != MW_OK ? rc : take_pub_err(c);
 }
+
+void mw_trim(struct mw_conn *c)
+{
+    if (c != NULL)
+        mw_ring_trim(&c->ring);
+}

@@ -45,6 +45,19 @@ void mw_ring_reset(struct mw_ring *r)
     r->next_seq = 1;
 }
 
+void mw_ring_trim(struct mw_ring *r)
+{
+    unsigned i;
+
+    for (i = r->count; i < r->cap; i++) {
+        struct mw_pending *p = mw_ring_at(r, i);
+
+        free(p->body);
+        p->body = NULL;
+        p->cap = 0;
+    }
+}
+
 bool mw_ring_full(const struct mw_ring *r)
 {
     return r->count == r->cap;

@@ -60,6 +60,11 @@ class Timeout(Exception):
     pass
 
 
+def pool_name(name):
+    """A gateway's pooled publisher connection without its number."""
+    return re.sub(r'^(gateway \S+ publisher) \d+$', r'\1', name)
+
+
 def wait_until(pred, timeout, what, tick=None, interval=0.02):
     """Polls pred() (and tick(), if given, first) until it returns a true
     value, which is returned; raises Timeout naming `what` after `timeout`
@@ -829,9 +834,13 @@ class Pipeline:
 
     def expected_connections(self):
         """Sorted connection names while every slot runs and no client is
-        connected: one per process (the gateway's results connection)."""
+        connected: one per process (the gateway's results connection), and
+        the gateway's idle publisher connections (GATEWAY_POOL of them,
+        numbered as made: compared without the number, pool_name)."""
+        pool = int(os.environ.get('GATEWAY_POOL', '2'))
         return sorted([n for n in self.names() if n != 'gateway'] +
-                      ['gateway %s results' % self.gateway_id])
+                      ['gateway %s results' % self.gateway_id] +
+                      ['gateway %s publisher' % self.gateway_id] * pool)
 
     def expected_queues(self):
         """Every queue the system may hold while all slots are alive."""
@@ -1033,7 +1042,7 @@ def final_checks(checks, pipe, broker, bindir):
 
     def conns_ok():
         pipe.poll()
-        names = [(c.get('client_properties') or {}).get('connection_name', '?')
+        names = [pool_name((c.get('client_properties') or {}).get('connection_name', '?'))
                  for c in mgmt.connections()]
         last['c'] = sorted(names)
         return last['c'] == want_conns

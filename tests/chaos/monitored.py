@@ -656,9 +656,7 @@ class MonitoredPipeline:
     expected_consumers = H.Pipeline.expected_consumers
     expected_queues = H.Pipeline.expected_queues
 
-    def expected_connections(self):
-        return sorted([n for n in self.names() if n != 'gateway'] +
-                      ['gateway %s results' % self.gateway_id])
+    expected_connections = H.Pipeline.expected_connections
 
     # --- end of run
 

@@ -138,6 +138,36 @@ static void test_big_buffers_released(void **state)
     mw_ring_fini(&r);
 }
 
+/* mw_ring_trim frees the kept buffers of free slots, never a pending
+ * message's, and the ring goes on working. */
+static void test_trim_keeps_pending(void **state)
+{
+    struct mw_ring r;
+    struct mw_pending *p;
+    unsigned i;
+
+    (void)state;
+    assert_int_equal(mw_ring_init(&r, 4), MW_OK);
+    push_n(&r, 3, 0);
+    assert_int_equal(mw_ring_confirm(&r, 2, true), 2); /* 1 and 2 done */
+    assert_int_equal(mw_ring_count(&r), 1);
+    mw_ring_trim(&r);
+    assert_int_equal(mw_ring_count(&r), 1);
+    p = mw_ring_at(&r, 0);
+    assert_int_equal(p->seq, 3);
+    assert_memory_equal(p->body, "msg-2", 5);
+    for (i = 1; i < 4; i++) {
+        assert_null(mw_ring_at(&r, i)->body);
+        assert_int_equal(mw_ring_at(&r, i)->cap, 0);
+    }
+    assert_int_equal(mw_ring_confirm(&r, 3, false), 1);
+    mw_ring_trim(&r); /* empty */
+    assert_null(mw_ring_at(&r, 0)->body);
+    push_n(&r, 2, 7);
+    assert_memory_equal(mw_ring_at(&r, 1)->body, "msg-8", 5);
+    mw_ring_fini(&r);
+}
+
 static void fifo_put(struct mw_fifo *q, const char *text, uint64_t tag)
 {
     struct mw_msg *m = mw_fifo_reserve(q);
@@ -192,6 +222,7 @@ int main(void)
         cmocka_unit_test(test_ack_out_of_order),
         cmocka_unit_test(test_wraparound_and_renumber),
         cmocka_unit_test(test_big_buffers_released),
+        cmocka_unit_test(test_trim_keeps_pending),
         cmocka_unit_test(test_fifo_grows_in_order),
     };
 
