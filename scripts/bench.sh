@@ -17,6 +17,10 @@
 #   BENCH_RUNS    runs of each configuration   (default 2; the best counts)
 #   BENCH_RUNS_SMALL  the same below scale 0.1 (default 5: sub-second runs)
 #   BENCH_KEEP    1: keep the run folder (logs, JSON) and print where it is
+#   BENCH_WARMUP  sessions on .data/dataset1 (3.5 MB) that each fresh pipeline
+#                 serves before the measured one, not measured (default 1;
+#                 0: measure the first session of a cold pipeline, which
+#                 also pays the broker's and the processes' start-up work)
 #
 # The pipeline runs with persistence on (CS_FSYNC=batch, the default: every
 # stateful process logs and fsyncs once per ack batch; the headline) and off
@@ -107,6 +111,14 @@ run_once() {
     export CS_FSYNC=$fsync CS_REPLICAS=$reps
     load=$(cut -d' ' -f1-3 /proc/loadavg)
     pipeline_start > /dev/null
+    for ((i = 0; i < ${BENCH_WARMUP:-1}; i++)); do
+        "$B/bin/client" --data-folder dataset1 --data-root .data --output "$dir/warmup" \
+            --gateway "$GATEWAY_ADDR" > "$dir/warmup.out" 2>&1 || {
+            echo "bench: the warm-up session failed:" >&2
+            tail -n 20 "$dir/warmup.out" >&2
+            exit 1
+        }
+    done
     : > "$dir/pids"
     for i in "${!PIPELINE_NAMES[@]}"; do
         echo "${PIPELINE_NAMES[$i]} ${PIPELINE_PIDS[$i]}" >> "$dir/pids"
@@ -148,29 +160,53 @@ run_duck() {
     }
 }
 
-# bench_scale SCALE: the whole report at one scale.
-bench_scale() {
+# set_scale SCALE: the data set of SCALE (generated if need be) is $NAME,
+# its size $LINES and $BYTES.
+declare -A SIZES=()
+set_scale() {
     scale_now=$1
     ensure_data "$1"
-    read -r LINES BYTES < <(tables | xargs cat | wc -lc)
-    local r n=$runs
-    # runs under a second jitter by tens of ms: more of them at small scales
-    if awk "BEGIN { exit !($1 < 0.1) }"; then n=${BENCH_RUNS_SMALL:-5}; fi
-    for ((r = 0; r < n; r++)); do
-        run_duck
-        run_once none "$replicas"
-        run_once batch "$replicas"
+    [ -n "${SIZES[$1]:-}" ] || SIZES[$1]=$(tables | xargs cat | wc -lc)
+    read -r LINES BYTES <<< "${SIZES[$1]}"
+}
+
+# runs_at SCALE: runs of each configuration at SCALE; runs under a second
+# jitter by tens of ms, so more of them at small scales.
+runs_at() {
+    if awk "BEGIN { exit !($1 < 0.1) }"; then echo "${BENCH_RUNS_SMALL:-5}"; else echo "$runs"; fi
+}
+
+# bench_scales SCALE...: DuckDB, persistence off, persistence on at each
+# scale in turn, round after round (a machine that gets faster or slower
+# during the benchmark, as shared ones do, moves every scale alike), then
+# the report of each scale.
+bench_scales() {
+    local r s max=0
+    for s in "$@"; do
+        set_scale "$s"
+        (($(runs_at "$s") > max)) && max=$(runs_at "$s")
     done
-    python3 scripts/bench_report.py report "$work" "$NAME" "$replicas"
+    for ((r = 0; r < max; r++)); do
+        for s in "$@"; do
+            ((r < $(runs_at "$s"))) || continue
+            set_scale "$s"
+            run_duck
+            run_once none "$replicas"
+            run_once batch "$replicas"
+        done
+    done
+    for s in "$@"; do
+        set_scale "$s"
+        python3 scripts/bench_report.py report "$work" "$NAME" "$replicas"
+    done
 }
 
 if [ -n "${BENCH_SCALES:-}" ]; then
-    for s in $BENCH_SCALES; do bench_scale "$s"; done
+    # shellcheck disable=SC2086 # a list of scales
+    bench_scales $BENCH_SCALES
     python3 scripts/bench_report.py scaling "$work" "$replicas"
     # the replica table, at BENCH_SCALE (runs already made are reused)
-    scale_now=$scale
-    ensure_data "$scale"
-    read -r LINES BYTES < <(tables | xargs cat | wc -lc)
+    set_scale "$scale"
     [ -n "$(find "$work/duck" -name "$NAME.*.json" 2>/dev/null)" ] || run_duck
     for f in ${BENCH_FILTERS:-1 2 3}; do
         reps=$(echo "$replicas" | sed -E "s/(^|,)filter=[0-9]+/\1filter=$f/")
@@ -180,5 +216,5 @@ if [ -n "${BENCH_SCALES:-}" ]; then
     done
     python3 scripts/bench_report.py replicas "$work" "$NAME"
 else
-    bench_scale "$scale"
+    bench_scales "$scale"
 fi

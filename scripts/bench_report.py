@@ -15,6 +15,7 @@ import glob
 import json
 import os
 import re
+import statistics
 import sys
 
 MB = 1e6
@@ -30,6 +31,14 @@ def load(path, default=None):
             return json.load(f)
     except (OSError, ValueError):
         return default
+
+
+def read(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
 
 
 def kv(line):
@@ -53,10 +62,16 @@ class Run:
         self.wall = self.client.get("wall_s", 0.0)
         self.workers = {}  # process name -> summed "finished" counters
         self.gateway = {}
+        # only the measured session's lines (the warm-up's are in the logs too)
+        sid = re.search(r"session started session=([0-9a-f-]{36})",
+                        read(f"{d}/client.err"))
+        mine = f" session={sid.group(1)} " if sid else " session="
         for log in glob.glob(f"{d}/logs/*.log"):
             name = os.path.basename(log)[:-4]
             with open(log, errors="replace") as f:
                 for line in f:
+                    if mine not in line:
+                        continue
                     if " finished session=" in line:
                         w = self.workers.setdefault(name, {})
                         for k, v in kv(line).items():
@@ -295,22 +310,27 @@ def cmd_scaling(work, replicas):
     print()
     print(f"scaling: persistence on, replicas {replicas}, best run per scale")
     print(f"{'scale':>6} {'MB of CSV':>10} {'pipeline s':>11} {'s/GB':>7} {'DuckDB s':>9} "
-          f"{'s/GB':>7} {'ratio':>6}")
-    per_gb, pts = [], []
+          f"{'s/GB':>7} {'ratio':>6} {'runs':>5} {'median s':>9} {'s/GB':>7}")
+    per_gb, pts, med_gb = [], [], []
     for name, rs in sorted(by.items(), key=lambda kv_: kv_[1][0].meta["scale"]):
         b = best(rs)
         gb = b.meta["bytes"] / 1e9
         d = duck_times(work, name)
         dm = min(d) if d else None
+        med = statistics.median(r.wall for r in rs)
         per_gb.append(b.wall / gb)
+        med_gb.append(med / gb)
         pts.append((gb, b.wall))
         print(f"{b.meta['scale']:>6} {gb * 1000:10.1f} {b.wall:11.2f} {b.wall / gb:7.2f} "
               f"{fmt(dm):>9} {fmt(dm / gb if dm else None):>7} "
-              f"{fmt(b.wall / dm if dm else None):>6}")
+              f"{fmt(b.wall / dm if dm else None):>6} {len(rs):5d} {med:9.2f} {med / gb:7.2f}")
     if len(per_gb) > 1:
         spread = max(per_gb) / min(per_gb) - 1
         print(f"time per GB: {min(per_gb):.2f} .. {max(per_gb):.2f} s/GB, spread "
               f"{spread * 100:.1f} %: {'flat' if spread <= 0.15 else 'NOT flat'} within 15 %")
+        mspread_ = max(med_gb) / min(med_gb) - 1
+        print(f"the same from the median runs: {min(med_gb):.2f} .. {max(med_gb):.2f} s/GB, "
+              f"spread {mspread_ * 100:.1f} %")
         # What the spread is made of: the cost of each further GB between
         # successive scales (flat = linear in the input), and the fixed
         # cost of a session, from a least-squares line wall = a + b * GB.
