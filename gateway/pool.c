@@ -99,7 +99,8 @@ static void pool_serve(struct gw_pool *p)
     struct mw_delivery d;
     int i, n = p->nidle, rc;
 
-    memcpy(c, p->idle, (size_t)n * sizeof(*c));
+    for (i = 0; i < n; i++)
+        c[i] = p->idle[i];
     p->nidle = 0;
     pthread_mutex_unlock(&p->mu);
     for (i = 0; i < n; i++) {
