@@ -1,15 +1,16 @@
 /*
  * session.c - one client session, on its own thread and an AMQP connection
  * of its own while it publishes (taken from the pool, pool.c, and given
- * back once everything is confirmed): HELLO/WELCOME, then every BATCH is published to the filter
- * stage's exchange keyed by table; DATA_END confirms everything and tells
- * the coordinator how many batches went to each queue. Every frame goes
- * through the stream checks (stream.c), whose verdict this thread acts on;
- * a client that waited in line comes with its HELLO read (lobby.c). The
- * results thread delivers the results and marks the session ended; this
- * thread then closes the socket, unlists the session and drops its
- * reference (sessobj.c frees it with the last one). A client that goes
- * away early (or breaks the protocol, or idles) gets its session aborted.
+ * back once everything is confirmed): HELLO/WELCOME, then every BATCH is
+ * published to the filter stage's exchange keyed by table; DATA_END
+ * confirms everything and tells the coordinator how many batches went to
+ * each queue. Every frame goes through the stream checks (stream.c), whose
+ * verdict this thread acts on; a client that waited in line comes with its
+ * HELLO read (lobby.c). The results thread delivers the results and marks
+ * the session ended; this thread then closes the socket, unlists the
+ * session and drops its reference (sessobj.c frees it with the last one).
+ * A client that goes away early (or breaks the protocol, or idles) gets its
+ * session aborted.
  */
 #include "gw.h"
 #include "stream.h"
