@@ -126,6 +126,13 @@ static void evict(struct cp_store *s)
     s->v[victim] = s->v[--s->n];
 }
 
+/* A time in ms from a snapshot: a number from 0 to 9e15 (exact in a double,
+ * and an int64 for SQLite without overflow); NaN and the rest are not. */
+static bool ms_ok(const cJSON *v)
+{
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 9e15;
+}
+
 /* Checks an event and returns its id, state and start (the doc keeps its
  * fields); -1 when it is not a session snapshot. */
 static int check(const cJSON *doc, const char **id, int *state, double *started)
@@ -138,7 +145,7 @@ static int check(const cJSON *doc, const char **id, int *state, double *started)
     if (!cJSON_IsObject(doc) || !cJSON_IsString(type) ||
         strcmp(type->valuestring, "session") != 0 || !cJSON_IsString(jid) ||
         !cp_session_id_valid(jid->valuestring) || !cJSON_IsString(st) ||
-        !cJSON_IsNumber(t0) ||
+        !ms_ok(t0) ||
         !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(doc, "stages")))
         return -1;
     *id = jid->valuestring;
@@ -255,10 +262,9 @@ static int save(struct cp_store *s, const struct sess *x)
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_int64(s->upsert, 3, (sqlite3_int64)x->started_ms);
     if (rc == SQLITE_OK)
-        rc = cJSON_IsNumber(end)
-                 ? sqlite3_bind_int64(s->upsert, 4,
-                                      (sqlite3_int64)end->valuedouble)
-                 : sqlite3_bind_null(s->upsert, 4);
+        rc = ms_ok(end) ? sqlite3_bind_int64(s->upsert, 4,
+                                             (sqlite3_int64)end->valuedouble)
+                        : sqlite3_bind_null(s->upsert, 4);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_text(s->upsert, 5, text, -1, SQLITE_STATIC);
     if (rc == SQLITE_OK)
