@@ -31,6 +31,7 @@
 #define GW_NRESULTS CS_NRESULTS
 #define GW_MAX_PENDING 4096      /* out-of-order result chunks kept per file */
 #define GW_RECONNECT_MAX_MS 4000 /* backoff cap of the broker connections */
+#define GW_POOL_MAX 64           /* bound of GATEWAY_POOL */
 
 struct gw_config {
     const char *amqp_url, *bind_addr, *id_opt, *replicas, *state_dir, *fsync;

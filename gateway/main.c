@@ -273,7 +273,7 @@ int main(int argc, char **argv)
         {"AMQP_HEARTBEAT", "heartbeat", CFG_INT, "10", 1, 600, false,
          "AMQP heartbeat in seconds of the broker connections",
          &cfg.heartbeat_s},
-        {"GATEWAY_POOL", "pool", CFG_INT, "2", 0, 64, false,
+        {"GATEWAY_POOL", "pool", CFG_INT, "2", 0, GW_POOL_MAX, false,
          "broker connections kept open and idle for the next sessions, "
          "which then start without connecting (0: each session connects "
          "and closes its own)",

@@ -28,7 +28,6 @@
 #include <string.h>
 #include <time.h>
 
-#define POOL_MAX 64 /* bound of GATEWAY_POOL */
 /* Idle connections are served this often: AMQP_HEARTBEAT is at least 1 s. */
 #define SERVE_MS 500
 #define IDLE_TRIES 1  /* reconnect tries of an idle connection */
@@ -38,7 +37,7 @@ struct gw_pool {
     const struct gw_config *cfg;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    struct mw_conn *idle[POOL_MAX];
+    struct mw_conn *idle[GW_POOL_MAX];
     int nidle, warm;
     unsigned made; /* connections made: their names */
     bool stop, thread;
@@ -94,7 +93,7 @@ static void pool_keep(struct gw_pool *p, struct mw_conn *c)
  * Lock held on entry and exit; released while talking to the broker. */
 static void pool_serve(struct gw_pool *p)
 {
-    struct mw_conn *c[POOL_MAX];
+    struct mw_conn *c[GW_POOL_MAX];
     struct mw_delivery d;
     int i, n = p->nidle, rc;
 
@@ -165,7 +164,7 @@ struct gw_pool *gw_pool_create(const struct gw_config *cfg)
     if (p == NULL)
         return NULL;
     p->cfg = cfg;
-    p->warm = cfg->pool < POOL_MAX ? (int)cfg->pool : POOL_MAX;
+    p->warm = (int)cfg->pool; /* 0 .. GW_POOL_MAX (the option's bounds) */
     pthread_mutex_init(&p->mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -328,9 +328,9 @@ def cmd_scaling(work, replicas):
         spread = max(per_gb) / min(per_gb) - 1
         print(f"time per GB: {min(per_gb):.2f} .. {max(per_gb):.2f} s/GB, spread "
               f"{spread * 100:.1f} %: {'flat' if spread <= 0.15 else 'NOT flat'} within 15 %")
-        mspread_ = max(med_gb) / min(med_gb) - 1
+        med_spread = max(med_gb) / min(med_gb) - 1
         print(f"the same from the median runs: {min(med_gb):.2f} .. {max(med_gb):.2f} s/GB, "
-              f"spread {mspread_ * 100:.1f} %")
+              f"spread {med_spread * 100:.1f} %")
         # What the spread is made of: the cost of each further GB between
         # successive scales (flat = linear in the input), and the fixed
         # cost of a session, from a least-squares line wall = a + b * GB.
