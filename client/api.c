@@ -1,11 +1,11 @@
 /*
- * api.c - GETs to the control plane with libcurl (see api.h).
+ * api.c - GETs to the control plane with libcurl (see api.h), loaded when
+ * a handle is created and called through curl_dl.h's table.
  */
 #include "api.h"
 
+#include "curl_dl.h"
 #include "sig.h"
-
-#include <curl/curl.h>
 
 #include <errno.h>
 #include <stdbool.h>
@@ -20,6 +20,7 @@
 #define STALL_S 30L /* a download with no byte for this long fails */
 
 struct cl_api {
+    struct cl_curl curl; /* the loaded library, owned */
     CURL *h;
     char *base;
     char *body;
@@ -34,14 +35,23 @@ struct cl_api {
 struct cl_api *cl_api_create(const char *base_url)
 {
     struct cl_api *a;
+    char err[512];
     size_t n;
 
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return NULL;
     if ((a = calloc(1, sizeof(*a))) == NULL)
-        goto out_global;
+        return NULL;
     a->fd = -1;
-    a->h = curl_easy_init();
+    if (cl_curl_init(&a->curl, err, sizeof(err)) != 0) {
+        /* cli.c's message only says libcurl failed; this says why */
+        (void)fprintf(stderr,
+                      "error: client status, watch and results need libcurl "
+                      "(" CL_CURL_SONAME "): %s; install libcurl4\n",
+                      err);
+        goto out_free;
+    }
+    if (a->curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        goto out_fini;
+    a->h = a->curl.easy_init();
     a->base = strdup(base_url);
     if (a->h == NULL || a->base == NULL) {
         cl_api_destroy(a);
@@ -51,8 +61,10 @@ struct cl_api *cl_api_create(const char *base_url)
     while (n > 0 && a->base[n - 1] == '/')
         a->base[--n] = '\0';
     return a;
-out_global:
-    curl_global_cleanup();
+out_fini:
+    cl_curl_fini(&a->curl);
+out_free:
+    free(a);
     return NULL;
 }
 
@@ -61,11 +73,12 @@ void cl_api_destroy(struct cl_api *a)
     if (a == NULL)
         return;
     if (a->h)
-        curl_easy_cleanup(a->h);
+        a->curl.easy_cleanup(a->h);
     free(a->base);
     free(a->body);
+    a->curl.global_cleanup();
+    cl_curl_fini(&a->curl);
     free(a);
-    curl_global_cleanup();
 }
 
 const char *cl_api_base(const struct cl_api *a)
@@ -111,7 +124,7 @@ static size_t on_file(char *data, size_t size, size_t n, void *arg)
     size_t total = size * n, done = 0;
     long status = 0;
 
-    (void)curl_easy_getinfo(a->h, CURLINFO_RESPONSE_CODE, &status);
+    (void)a->curl.easy_getinfo(a->h, CURLINFO_RESPONSE_CODE, &status);
     if (status != 200)
         return on_body(data, size, n, arg);
     while (done < total) {
@@ -146,13 +159,14 @@ static bool prepare(struct cl_api *a, const char *path, char *err, size_t errsz)
         snprintf(err, errsz, "URL too long");
         return false;
     }
-    curl_easy_reset(a->h); /* keeps the connection */
-    (void)curl_easy_setopt(a->h, CURLOPT_URL, url);
-    (void)curl_easy_setopt(a->h, CURLOPT_NOSIGNAL, 1L);
-    (void)curl_easy_setopt(a->h, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
-    (void)curl_easy_setopt(a->h, CURLOPT_NOPROGRESS, 0L);
-    (void)curl_easy_setopt(a->h, CURLOPT_XFERINFOFUNCTION, on_progress);
-    (void)curl_easy_setopt(a->h, CURLOPT_PROTOCOLS_STR, "http,https");
+    a->curl.easy_reset(a->h); /* keeps the connection */
+    (void)a->curl.easy_setopt(a->h, CURLOPT_URL, url);
+    (void)a->curl.easy_setopt(a->h, CURLOPT_NOSIGNAL, 1L);
+    (void)a->curl.easy_setopt(a->h, CURLOPT_CONNECTTIMEOUT_MS,
+                              CONNECT_TIMEOUT_MS);
+    (void)a->curl.easy_setopt(a->h, CURLOPT_NOPROGRESS, 0L);
+    (void)a->curl.easy_setopt(a->h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    (void)a->curl.easy_setopt(a->h, CURLOPT_PROTOCOLS_STR, "http,https");
     a->len = 0;
     a->overflow = false;
     if (!body_add(a, "", 0)) {
@@ -167,18 +181,18 @@ static long perform(struct cl_api *a, const char **body, char *err,
                     size_t errsz)
 {
     long status = -1;
-    CURLcode rc = curl_easy_perform(a->h);
+    CURLcode rc = a->curl.easy_perform(a->h);
 
     if (a->write_errno)
         snprintf(err, errsz, "cannot write: %s", strerror(a->write_errno));
     else if (rc == CURLE_ABORTED_BY_CALLBACK)
         snprintf(err, errsz, "interrupted");
     else if (rc != CURLE_OK)
-        snprintf(err, errsz, "%s", curl_easy_strerror(rc));
+        snprintf(err, errsz, "%s", a->curl.easy_strerror(rc));
     else if (a->overflow)
         snprintf(err, errsz, "answer over %u bytes", MAX_BODY);
     else
-        (void)curl_easy_getinfo(a->h, CURLINFO_RESPONSE_CODE, &status);
+        (void)a->curl.easy_getinfo(a->h, CURLINFO_RESPONSE_CODE, &status);
     if (body)
         *body = a->body;
     return status;
@@ -189,9 +203,9 @@ long cl_api_get(struct cl_api *a, const char *path, const char **body,
 {
     if (!prepare(a, path, err, errsz))
         return -1;
-    (void)curl_easy_setopt(a->h, CURLOPT_TIMEOUT_MS, JSON_TIMEOUT_MS);
-    (void)curl_easy_setopt(a->h, CURLOPT_WRITEFUNCTION, on_body);
-    (void)curl_easy_setopt(a->h, CURLOPT_WRITEDATA, a);
+    (void)a->curl.easy_setopt(a->h, CURLOPT_TIMEOUT_MS, JSON_TIMEOUT_MS);
+    (void)a->curl.easy_setopt(a->h, CURLOPT_WRITEFUNCTION, on_body);
+    (void)a->curl.easy_setopt(a->h, CURLOPT_WRITEDATA, a);
     a->write_errno = 0;
     return perform(a, body, err, errsz);
 }
@@ -204,10 +218,10 @@ long cl_api_download(struct cl_api *a, const char *path, int fd,
 
     if (!prepare(a, path, err, errsz))
         return -1;
-    (void)curl_easy_setopt(a->h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    (void)curl_easy_setopt(a->h, CURLOPT_LOW_SPEED_TIME, STALL_S);
-    (void)curl_easy_setopt(a->h, CURLOPT_WRITEFUNCTION, on_file);
-    (void)curl_easy_setopt(a->h, CURLOPT_WRITEDATA, a);
+    (void)a->curl.easy_setopt(a->h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    (void)a->curl.easy_setopt(a->h, CURLOPT_LOW_SPEED_TIME, STALL_S);
+    (void)a->curl.easy_setopt(a->h, CURLOPT_WRITEFUNCTION, on_file);
+    (void)a->curl.easy_setopt(a->h, CURLOPT_WRITEDATA, a);
     a->fd = fd;
     a->written = 0;
     a->write_errno = 0;
