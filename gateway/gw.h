@@ -136,8 +136,9 @@ struct mw_conn *gw_pool_take(struct gw_pool *p, int tries, bool *warm,
                              int *err);
 
 /* Takes back c (transferred; NULL is a no-op), whose publishes are all
- * confirmed (mw_flush returned 0): kept idle while the pool has room,
- * else closed. A connection in an unknown state is mw_close'd instead. */
+ * confirmed (mw_flush returned 0): kept idle while fewer than twice
+ * GATEWAY_POOL are, with its copy buffers until another comes back, else
+ * closed. A connection in an unknown state is mw_close'd instead. */
 void gw_pool_give(struct gw_pool *p, struct mw_conn *c);
 
 struct gw_server {
