@@ -207,7 +207,25 @@ static bool upstream_complete(const struct session *ss, int s)
     return true;
 }
 
-/* Every flow into the stage's queues has exactly the ids 0..n-1. */
+/* Every upstream stage of s is finishing or complete: its inputs are all
+ * processed, so s gets drain and its reports flow while the upstream
+ * emits its last outputs and declares them (one round trip less than
+ * draining s once the upstream is complete). */
+static bool upstream_released(const struct session *ss, int s)
+{
+    unsigned up = plan_upstream((enum plan_stage_id)s);
+    int u;
+
+    for (u = 0; u < PLAN_NSTAGES; u++)
+        if ((up & (1u << u)) && ss->st[u].state != COORD_COMPLETE &&
+            (u == PLAN_GATEWAY || ss->st[u].state != COORD_FINISHING))
+            return false;
+    return true;
+}
+
+/* Every flow into the stage's queues has exactly the ids 0..n-1 (only
+ * meaningful once every upstream stage is complete: their done messages
+ * declare the flows). */
 static bool balanced(struct coord *c, struct session *ss, int s)
 {
     size_t i;
@@ -301,9 +319,10 @@ static void evaluate(struct coord *c, struct session *ss)
                 enter_complete(c, ss, s);
             continue;
         }
-        if (st->state == COORD_WAITING && upstream_complete(ss, s))
+        if (st->state == COORD_WAITING && upstream_released(ss, s))
             enter_draining(c, ss, s);
-        if (st->state == COORD_DRAINING && balanced(c, ss, s))
+        if (st->state == COORD_DRAINING && upstream_complete(ss, s) &&
+            balanced(c, ss, s))
             enter_finishing(c, ss, s);
         if (st->state == COORD_FINISHING && dones_complete(c, ss, s))
             enter_complete(c, ss, s);

@@ -19,11 +19,20 @@
  *
  * Per session and stage:
  *
- *   WAITING   --(every upstream stage COMPLETE)-------> send drain  DRAINING
- *   DRAINING  --(every flow into the stage's queues
+ *   WAITING   --(every upstream stage FINISHING or
+ *                COMPLETE; the gateway: COMPLETE)-------> send drain  DRAINING
+ *   DRAINING  --(every upstream stage COMPLETE and every
+ *                flow into the stage's queues
  *                has ids == {0..n-1})----------------------> send finish FINISHING
  *   FINISHING --(done from every replica; from any one
  *                for a stateless stage: the filter)----------------> COMPLETE
+ *
+ * A stage is drained while its upstream finishes (its inputs are all
+ * processed then, and only its last outputs and their declarations are
+ * on their way), so the stage's reports already flow when the upstream's
+ * dones declare the flows: one round trip less per stage than draining it
+ * after the upstream completed. Its flows are only judged once every
+ * upstream stage is complete (their dones declared them all).
  *
  * The gateway stage has no drain/finish: it is COMPLETE on its done. When
  * the sink is COMPLETE the session is over and its state is freed. Rejected

@@ -430,6 +430,15 @@ static void expect_finish(struct fx *f, int i, const char *key, const char *sid,
     free(want);
 }
 
+/* Outputs i..i+2 drain the aggregators: they follow the filter's finish,
+ * as the filter's finishing releases them. */
+static void expect_aggs_drained(struct fx *f, int i, const char *sid)
+{
+    expect_drain(f, i, "agg-q2", sid);
+    expect_drain(f, i + 1, "agg-q3", sid);
+    expect_drain(f, i + 2, "agg-q4", sid);
+}
+
 /* Index of the output (type, key, session), or -1. */
 static int find_out(struct fx *f, enum ctl_type type, const char *key,
                     const char *sid)
@@ -571,8 +580,8 @@ static bool m_balanced(const struct gen *g, int s)
     for (i = 0; i < g->ndecls; i++) {
         const struct decl *d = &g->decls[i];
 
-        /* Scripts drain a stage after every producer's done: its flows
-         * are declared then (a flow left out of a done has n = 0). */
+        /* Asked once every producer's done came: its flows are declared
+         * then (a flow left out of a done has n = 0). */
         if (d->stage != s)
             continue;
         for (id = 0; id < MAX_IDS; id++)
@@ -621,16 +630,22 @@ static void m_eval(struct gen *g, struct step *st)
         g->state[PLAN_GATEWAY] = COORD_COMPLETE;
     for (s = PLAN_FILTER; s < PLAN_NSTAGES; s++) {
         uint64_t all = (UINT64_C(1) << g->p->replicas[s]) - 1;
-        bool up = true;
+        bool up = true, released = true;
 
-        for (u = 0; u < PLAN_NSTAGES; u++)
-            if ((upstream[s] >> u & 1) && g->state[u] != COORD_COMPLETE)
-                up = false;
-        if (g->state[s] == COORD_WAITING && up) {
+        /* drain once every upstream stage finishes (the gateway: is
+         * complete), finish once every one is complete and balanced */
+        for (u = 0; u < PLAN_NSTAGES; u++) {
+            if (!(upstream[s] >> u & 1) || g->state[u] == COORD_COMPLETE)
+                continue;
+            up = false;
+            if (u == PLAN_GATEWAY || g->state[u] != COORD_FINISHING)
+                released = false;
+        }
+        if (g->state[s] == COORD_WAITING && released) {
             g->state[s] = COORD_DRAINING;
             add_out(st, CTL_DRAIN, s);
         }
-        if (g->state[s] == COORD_DRAINING && m_balanced(g, s)) {
+        if (g->state[s] == COORD_DRAINING && up && m_balanced(g, s)) {
             g->state[s] = COORD_FINISHING;
             m_finish(g, st, s);
         }
@@ -988,8 +1003,9 @@ static void test_whole_session_plans(void **state)
                 run_plan(specs[i], seed, flags[k]);
 }
 
-/* Nothing anywhere: every stage gets drain and finish at once, and the
- * session ends with the sink replicas' dones. */
+/* Nothing anywhere: every stage gets drain and finish as early as the
+ * rules allow (drain once its upstream stages finish, finish once they
+ * are complete), and the session ends with the sink replicas' dones. */
 static void test_zero_inputs(void **state)
 {
     const char *sid = "s-zero";
@@ -1000,26 +1016,24 @@ static void test_zero_inputs(void **state)
     start(f, sid);
     snprintf(flows, sizeof(flows), ALL_TABLES, 0, 0, 0, 0, 0);
     done(f, sid, "gateway", 0, flows);
-    expect_n(f, 2);
+    expect_n(f, 5);
     expect_drain(f, 0, "filter", sid);
     expect_finish(f, 1, "filter", sid, REPLY_TO, flows, "");
+    expect_aggs_drained(f, 2, sid);
     done(f, sid, "filter", 1, "agg-q2.1/transaction_items=0");
-    expect_n(f, 6);
-    expect_drain(f, 0, "agg-q2", sid);
-    expect_finish(f, 1, "agg-q2", sid, REPLY_TO, "agg-q2.1/transaction_items=0",
+    expect_n(f, 4);
+    expect_finish(f, 0, "agg-q2", sid, REPLY_TO, "agg-q2.1/transaction_items=0",
                   "");
-    expect_drain(f, 2, "agg-q3", sid);
-    expect_finish(f, 3, "agg-q3", sid, REPLY_TO, "", "");
-    expect_drain(f, 4, "agg-q4", sid);
-    expect_finish(f, 5, "agg-q4", sid, REPLY_TO, "", "");
+    expect_finish(f, 1, "agg-q3", sid, REPLY_TO, "", "");
+    expect_finish(f, 2, "agg-q4", sid, REPLY_TO, "", "");
+    expect_drain(f, 3, "sink", sid);
     done(f, sid, "agg-q2", 0, "");
     done(f, sid, "agg-q2", 1, "sink.0/agg-q2.1=0");
     done(f, sid, "agg-q3", 0, "");
     expect_none(f);
     done(f, sid, "agg-q4", 0, "");
-    expect_n(f, 2);
-    expect_drain(f, 0, "sink", sid);
-    expect_finish(f, 1, "sink", sid, REPLY_TO, "sink.0/agg-q2.1=0", "");
+    expect_n(f, 1);
+    expect_finish(f, 0, "sink", sid, REPLY_TO, "sink.0/agg-q2.1=0", "");
     done(f, sid, "sink", 1, NULL);
     expect_none(f);
     assert_true(coord_active(f->c, sid));
@@ -1058,10 +1072,11 @@ static void test_reports_union(void **state)
     expect_counts(f, sid, "filter.transactions", 10, 10);
     expect_state(f, sid, PLAN_FILTER, COORD_DRAINING);
     report(f, sid, "filter", 1, "filter.users/users@0-1,1-2");
-    expect_n(f, 1);
+    expect_n(f, 4);
     expect_finish(f, 0, "filter", sid, REPLY_TO,
                   "filter.transactions/transactions=10 filter.users/users=3",
                   "");
+    expect_aggs_drained(f, 1, sid);
     report(f, sid, "filter", 0,
            "filter.transactions/transactions@0-9 filter.users/users@0-2");
     expect_none(f);
@@ -1094,9 +1109,10 @@ static void test_restarted_replica_rereports(void **state)
     expect_state(f, sid, PLAN_FILTER, COORD_DRAINING);
     assert_int_equal(coord_rejected(f->c, sid, PLAN_FILTER, PLAN_T_STORES), 3);
     report(f, sid, "filter", 2, "filter.stores/stores@5");
-    expect_n(f, 1);
+    expect_n(f, 4);
     expect_finish(f, 0, "filter", sid, REPLY_TO, "filter.stores/stores=6",
                   "stores=3");
+    expect_aggs_drained(f, 1, sid);
     assert_int_equal(stats_of(f).violations, 0);
     fx_free(f);
 }
@@ -1146,18 +1162,20 @@ static void test_conflicting_declarations(void **state)
     expect_counts(f, sid, "filter.users", 0, 3);
     report(f, sid, "filter", 0,
            "filter.users/users@0-2 filter.stores/stores@0");
-    expect_n(f, 1);
+    expect_n(f, 4);
     expect_finish(f, 0, "filter", sid, REPLY_TO,
                   "filter.users/users=3 filter.stores/stores=1", "");
+    expect_aggs_drained(f, 1, sid);
     done(f, sid, "filter", 0, "agg-q2.0/stores=2 sink.0/transactions=0");
-    expect_n(f, 5);
+    expect_n(f, 2);
     done(f, sid, "filter", 1, "agg-q2.0/stores=5 sink.0/transactions=0");
     expect_none(f);
     assert_int_equal(stats_of(f).violations, 2);
     expect_counts(f, sid, "agg-q2.0", 0, 2);
     report(f, sid, "agg-q2", 0, "agg-q2.0/stores@0-1");
-    expect_n(f, 1);
+    expect_n(f, 2);
     expect_finish(f, 0, "agg-q2", sid, REPLY_TO, "agg-q2.0/stores=2", "");
+    expect_drain(f, 1, "sink", sid);
     fx_free(f);
 }
 
@@ -1172,10 +1190,11 @@ static void test_undeclared_flow_blocks(void **state)
     done(f, sid, "gateway", 0, "filter.transactions/transactions=1");
     expect_n(f, 1);
     report(f, sid, "filter", 0, "filter.transactions/transactions@0");
-    expect_n(f, 1);
+    expect_n(f, 4);
+    expect_aggs_drained(f, 1, sid);
     done(f, sid, "filter", 0, "agg-q2.0/transaction_items=1");
-    expect_n(f, 5);
-    expect_drain(f, 0, "agg-q2", sid);
+    expect_n(f, 2);
+    expect_finish(f, 0, "agg-q3", sid, REPLY_TO, "", "");
     report(f, sid, "agg-q2", 0,
            "agg-q2.0/transaction_items@0 agg-q2.0/menu_items@0");
     expect_none(f);
@@ -1184,9 +1203,10 @@ static void test_undeclared_flow_blocks(void **state)
     assert_int_equal(stats_of(f).violations, 1);
     done(f, sid, "filter", 1,
          "agg-q2.0/transaction_items=1 agg-q2.0/menu_items=1");
-    expect_n(f, 1);
+    expect_n(f, 2);
     expect_finish(f, 0, "agg-q2", sid, REPLY_TO,
                   "agg-q2.0/transaction_items=1 agg-q2.0/menu_items=1", "");
+    expect_drain(f, 1, "sink", sid);
     fx_free(f);
 }
 
@@ -1223,18 +1243,20 @@ static void test_rejected_once_per_id(void **state)
         coord_rejected(f->c, sid, PLAN_FILTER, PLAN_T_TRANSACTIONS), 6);
     expect_none(f);
     report(f, sid, "filter", 1, "filter.users/users@1 !1=2");
-    expect_n(f, 1);
+    expect_n(f, 4);
     expect_finish(f, 0, "filter", sid, REPLY_TO,
                   "filter.transactions/transactions=4 filter.users/users=2",
                   "transactions=6 users=2");
+    expect_aggs_drained(f, 1, sid);
 
     done(f, sid, "filter", 1, "agg-q3.0/transactions=1 sink.0/transactions=0");
-    expect_n(f, 5);
-    expect_finish(f, 1, "agg-q2", sid, REPLY_TO, "", "transactions=6 users=2");
+    expect_n(f, 2);
+    expect_finish(f, 0, "agg-q2", sid, REPLY_TO, "", "transactions=6 users=2");
     report(f, sid, "agg-q3", 0, "agg-q3.0/transactions@0 !0=1");
-    expect_n(f, 1);
+    expect_n(f, 2);
     expect_finish(f, 0, "agg-q3", sid, REPLY_TO, "agg-q3.0/transactions=1",
                   "transactions=7 users=2");
+    expect_drain(f, 1, "sink", sid);
     assert_int_equal(
         coord_rejected(f->c, sid, PLAN_AGG_Q3, PLAN_T_TRANSACTIONS), 1);
     assert_int_equal(
@@ -1243,8 +1265,7 @@ static void test_rejected_once_per_id(void **state)
     done(f, sid, "agg-q2", 0, NULL);
     done(f, sid, "agg-q4", 0, NULL);
     done(f, sid, "agg-q3", 0, "sink.0/agg-q3.0=1");
-    expect_n(f, 1);
-    expect_drain(f, 0, "sink", sid);
+    expect_none(f);
     report(f, sid, "sink", 0, "sink.0/agg-q3.0@0 !0=9");
     expect_n(f, 1);
     expect_finish(f, 0, "sink", sid, REPLY_TO,
@@ -1265,23 +1286,22 @@ static void test_stage_completion_rules(void **state)
     done(f, sid, "gateway", 0, "filter.stores/stores=1");
     expect_n(f, 1);
     report(f, sid, "filter", 2, "filter.stores/stores@0");
-    expect_n(f, 1);
+    expect_n(f, 4);
+    expect_aggs_drained(f, 1, sid);
     expect_state(f, sid, PLAN_FILTER, COORD_FINISHING);
     done(f, sid, "filter", 1, "agg-q2.0/stores=1 agg-q2.1/stores=0");
-    expect_n(f, 5);
-    expect_drain(f, 0, "agg-q2", sid);
-    expect_drain(f, 1, "agg-q3", sid);
-    expect_finish(f, 2, "agg-q3", sid, REPLY_TO, "", "");
-    expect_drain(f, 3, "agg-q4", sid);
-    expect_finish(f, 4, "agg-q4", sid, REPLY_TO, "", "");
+    expect_n(f, 2);
+    expect_finish(f, 0, "agg-q3", sid, REPLY_TO, "", "");
+    expect_finish(f, 1, "agg-q4", sid, REPLY_TO, "", "");
     expect_state(f, sid, PLAN_FILTER, COORD_COMPLETE);
     done(f, sid, "filter", 0, "agg-q2.0/stores=1 agg-q2.1/stores=0");
     done(f, sid, "filter", 2, "agg-q2.0/stores=1 agg-q2.1/stores=0");
     expect_none(f);
     report(f, sid, "agg-q2", 0, "agg-q2.0/stores@0");
-    expect_n(f, 1);
+    expect_n(f, 2);
     expect_finish(f, 0, "agg-q2", sid, REPLY_TO,
                   "agg-q2.0/stores=1 agg-q2.1/stores=0", "");
+    expect_drain(f, 1, "sink", sid);
     done(f, sid, "agg-q2", 1, "sink.1/agg-q2.1=0");
     done(f, sid, "agg-q2", 1, "sink.1/agg-q2.1=0");
     expect_none(f);
@@ -1292,8 +1312,7 @@ static void test_stage_completion_rules(void **state)
     done(f, sid, "agg-q3", 0, NULL);
     expect_none(f);
     done(f, sid, "agg-q4", 0, NULL);
-    expect_n(f, 1);
-    expect_drain(f, 0, "sink", sid);
+    expect_none(f);
     report(f, sid, "sink", 1, "sink.1/agg-q2.0@0-1");
     expect_n(f, 1);
     expect_finish(f, 0, "sink", sid, REPLY_TO,
@@ -1355,18 +1374,20 @@ static void test_implicit_creation(void **state)
     assert_int_equal(stats_of(f).started, 1);
     assert_int_equal(stats_of(f).ignored, 1);
     done(f, sid, "gateway", 0, "filter.users/users=5");
-    expect_n(f, 2);
+    expect_n(f, 5);
     expect_drain(f, 0, "filter", sid);
     expect_finish(f, 1, "filter", sid, REPLY_TO, "filter.users/users=5", "");
+    expect_aggs_drained(f, 2, sid);
 
     /* The start after a finish: that one went without a reply-to. */
     done(f, "s-late", "gateway", 0, "filter.users/users=0");
-    expect_n(f, 2);
+    expect_n(f, 5);
     expect_finish(f, 1, "filter", "s-late", "", "filter.users/users=0", "");
     start(f, "s-late");
     done(f, "s-late", "filter", 0, NULL);
-    expect_n(f, 6);
-    expect_finish(f, 1, "agg-q2", "s-late", REPLY_TO, "", "");
+    expect_n(f, 4);
+    expect_finish(f, 0, "agg-q2", "s-late", REPLY_TO, "", "");
+    expect_drain(f, 3, "sink", "s-late");
     assert_int_equal(stats_of(f).started, 2);
     fx_free(f);
 }
@@ -1432,7 +1453,7 @@ static void test_abort(void **state)
     done(f, "s-abort", "gateway", 0, "filter.transactions/transactions=2");
     expect_n(f, 1);
     report(f, "s-abort", "filter", 0, "filter.transactions/transactions@0-1");
-    expect_n(f, 1);
+    expect_n(f, 4);
     abort_session(f, "s-abort", "client vanished");
     expect_n(f, 1);
     expect_out(f, 0, CTL_ABORT, PLAN_CONTROL_ALL, "s-abort");
@@ -1528,8 +1549,9 @@ static void test_shutdown(void **state)
 
 /* Sessions in each state, under "filter=2,agg-q2=2,sink=2":
  *   s-drain  filter DRAINING
- *   s-fin    filter FINISHING
+ *   s-fin    filter FINISHING (so the aggregators DRAINING)
  *   s-agg    agg-q2 FINISHING with replica 1's done in, replica 0's missing
+ *            (so the sink DRAINING)
  *   s-end    aborted */
 static struct fx *states_fixture(void)
 {
@@ -1541,7 +1563,7 @@ static struct fx *states_fixture(void)
     start(f, "s-fin");
     done(f, "s-fin", "gateway", 0, "filter.users/users=1");
     report(f, "s-fin", "filter", 0, "filter.users/users@0");
-    expect_n(f, 2);
+    expect_n(f, 5);
     start(f, "s-agg");
     done(f, "s-agg", "gateway", 0, "filter.stores/stores=1");
     report(f, "s-agg", "filter", 1, "filter.stores/stores@0");
@@ -1552,7 +1574,7 @@ static struct fx *states_fixture(void)
     report(f, "s-agg", "agg-q2", 0, "agg-q2.0/stores@0");
     expect_none(f);
     report(f, "s-agg", "agg-q2", 1, "agg-q2.1/stores@0");
-    expect_n(f, 1);
+    expect_n(f, 2);
     done(f, "s-agg", "agg-q2", 1, "sink.0/agg-q2.1=0");
     expect_none(f);
     start(f, "s-end");
@@ -1561,7 +1583,8 @@ static struct fx *states_fixture(void)
     expect_state(f, "s-drain", PLAN_FILTER, COORD_DRAINING);
     expect_state(f, "s-fin", PLAN_FILTER, COORD_FINISHING);
     expect_state(f, "s-agg", PLAN_AGG_Q2, COORD_FINISHING);
-    expect_state(f, "s-agg", PLAN_SINK, COORD_WAITING);
+    expect_state(f, "s-fin", PLAN_AGG_Q2, COORD_DRAINING);
+    expect_state(f, "s-agg", PLAN_SINK, COORD_DRAINING);
     return f;
 }
 
@@ -1582,16 +1605,23 @@ static void test_hello(void **state)
     i = find_out(f, CTL_FINISH, "filter.1", "s-fin");
     expect_finish(f, i, "filter.1", "s-fin", REPLY_TO, FIN_FILTER, "");
     expect_out(f, 2, CTL_ABORT, "filter.1", "s-end");
-    /* Finishing: only a replica whose done is missing gets finish again. */
+    /* Finishing: only a replica whose done is missing gets finish again;
+     * draining: every replica gets drain again. */
     hello(f, "agg-q2", 0, "");
-    expect_n(f, 1);
-    expect_finish(f, 0, "agg-q2.0", "s-agg", REPLY_TO, FIN_AGG, "");
+    expect_n(f, 2);
+    expect_finish(f, find_out(f, CTL_FINISH, "agg-q2.0", "s-agg"), "agg-q2.0",
+                  "s-agg", REPLY_TO, FIN_AGG, "");
+    expect_drain(f, find_out(f, CTL_DRAIN, "agg-q2.0", "s-fin"), "agg-q2.0",
+                 "s-fin");
     hello(f, "agg-q2", 1, "s-agg");
-    expect_none(f);
-    hello(f, "sink", 1, "s-end s-agg");
     expect_n(f, 1);
-    expect_out(f, 0, CTL_ABORT, "sink.1", "s-end");
-    assert_int_equal(stats_of(f).resent, resent + 3);
+    expect_drain(f, 0, "agg-q2.1", "s-fin");
+    hello(f, "sink", 1, "s-end s-agg");
+    expect_n(f, 2);
+    expect_drain(f, find_out(f, CTL_DRAIN, "sink.1", "s-agg"), "sink.1",
+                 "s-agg");
+    expect_out(f, 1, CTL_ABORT, "sink.1", "s-end");
+    assert_int_equal(stats_of(f).resent, resent + 6);
     /* Not a worker replica. */
     hello(f, "gateway", 0, "s-end");
     expect_none(f);
@@ -1610,14 +1640,21 @@ static void test_resume(void **state)
 
     (void)state;
     resume(f);
-    expect_n(f, 3);
+    expect_n(f, 7);
     expect_drain(f, find_out(f, CTL_DRAIN, "filter", "s-drain"), "filter",
                  "s-drain");
     expect_finish(f, find_out(f, CTL_FINISH, "filter", "s-fin"), "filter",
                   "s-fin", REPLY_TO, FIN_FILTER, "");
+    expect_drain(f, find_out(f, CTL_DRAIN, "agg-q2", "s-fin"), "agg-q2",
+                 "s-fin");
+    expect_drain(f, find_out(f, CTL_DRAIN, "agg-q3", "s-fin"), "agg-q3",
+                 "s-fin");
+    expect_drain(f, find_out(f, CTL_DRAIN, "agg-q4", "s-fin"), "agg-q4",
+                 "s-fin");
     expect_finish(f, find_out(f, CTL_FINISH, "agg-q2", "s-agg"), "agg-q2",
                   "s-agg", REPLY_TO, FIN_AGG, "");
-    assert_int_equal(stats_of(f).resent, resent + 3);
+    expect_drain(f, find_out(f, CTL_DRAIN, "sink", "s-agg"), "sink", "s-agg");
+    assert_int_equal(stats_of(f).resent, resent + 7);
     fx_free(f);
 
     f = fx_new("");
@@ -1660,15 +1697,16 @@ static void test_resend_silent_stage(void **state)
     expect_drain(f, 0, "filter", sid);
 
     report(f, sid, "filter", 1, "filter.users/users@2-3");
-    expect_n(f, 1);
+    expect_n(f, 4);
     f->now += 999;
     tick(f);
     expect_none(f);
     f->now += 1;
     tick(f);
-    expect_n(f, 1);
+    expect_n(f, 4); /* the filter's finish, the aggregators' drains */
     expect_finish(f, 0, "filter", sid, REPLY_TO, "filter.users/users=4", "");
-    assert_int_equal(stats_of(f).resent, 3);
+    expect_aggs_drained(f, 1, sid);
+    assert_int_equal(stats_of(f).resent, 6);
     fx_free(f);
 }
 
@@ -1685,9 +1723,9 @@ static void test_resend_scope(void **state)
     done(f, sid, "gateway", 0, "filter.users/users=1");
     expect_n(f, 1);
     report(f, sid, "filter", 1, "filter.users/users@0");
-    expect_n(f, 1);
+    expect_n(f, 4);
     done(f, sid, "filter", 0, "agg-q2.0/users=1");
-    expect_n(f, 5);
+    expect_n(f, 2);
     f->now += 5000;
     tick(f);
     expect_n(f, 3);
@@ -1784,9 +1822,10 @@ static void test_invalid_input_ignored(void **state)
     expect_counts(f, sid, "agg-q2.0", 0, 0);
     expect_counts(f, sid, "filter.transactions", 0, 2);
     report(f, sid, "filter", 1, "filter.transactions/transactions@0-1");
-    expect_n(f, 1);
+    expect_n(f, 4);
     expect_finish(f, 0, "filter", sid, REPLY_TO,
                   "filter.transactions/transactions=2", "");
+    expect_aggs_drained(f, 1, sid);
     /* Types the coordinator only sends. */
     simple(f, CTL_DRAIN, sid);
     simple(f, CTL_FINISH, sid);
@@ -1856,7 +1895,7 @@ static void test_many_sessions(void **state)
     for (i = 0; i < 300; i += 2) {
         snprintf(sid, sizeof(sid), "s-many-%d", i);
         report(f, sid, "filter", 0, "filter.users/users@0");
-        expect_n(f, 1);
+        expect_n(f, 4);
         expect_out(f, 0, CTL_FINISH, "filter", sid);
     }
     for (i = 0; i < 300; i++) {

@@ -262,14 +262,15 @@ static void first_run(const char *root, struct probe *p)
 }
 
 /* Before its first delivery run 2 re-sends exactly finish(A) and drain(B)
- * to the filter, and confirms them. */
+ * to the filter and drain(A) to the three aggregators (released by A's
+ * finishing filter), and confirms them. */
 static void check_resume(void)
 {
     struct ctl_msg *m = tfix_ctl(CTL_DRAIN, NULL);
     long first = first_delivery(), fin, dr, last;
 
     assert_true(first > fake_mw_find(0, FAKE_CONSUME, CQ));
-    assert_int_equal(commands(0, (size_t)first), 2);
+    assert_int_equal(commands(0, (size_t)first), 5);
     fin = tfix_find_ctl(0, CTL_FINISH, false, SA, m);
     assert_true(fin >= 0 && fin < first);
     assert_finish((size_t)fin, SA, "filter", "gw-1", 1);

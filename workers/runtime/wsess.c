@@ -355,9 +355,16 @@ static int on_drain(struct worker *w, const struct ctl_msg *in)
     int rc;
 
     /* A stateless replica reported everything already. */
-    if (!w->stateful || (ws = wsess_get(w, in->session, false)) == NULL)
+    if (!w->stateful)
         return 0;
+    /* The coordinator drains a stage while its upstream finishes, so a
+     * drain may come before the session's first input here: the session
+     * opens, and what it applies from now on is reported as it goes. */
+    if ((ws = wsess_get(w, in->session, true)) == NULL)
+        return wsess_tombstoned(w, in->session) ? 0 : MW_ERR_NOMEM;
     ws->draining = true;
+    if (ws->nstreams == 0)
+        return 0; /* nothing applied: nothing to report yet */
     rc = send_report(w, ws);
     /* confirmed before the drain is acked */
     return rc == 0 ? mw_flush(w->conn) : rc;
