@@ -32,28 +32,32 @@ struct cl_api {
     int write_errno;
 };
 
-struct cl_api *cl_api_create(const char *base_url)
+struct cl_api *cl_api_create(const char *base_url, char *err, size_t errsz)
 {
     struct cl_api *a;
-    char err[512];
+    char why[512];
     size_t n;
 
-    if ((a = calloc(1, sizeof(*a))) == NULL)
+    if ((a = calloc(1, sizeof(*a))) == NULL) {
+        (void)snprintf(err, errsz, "out of memory");
         return NULL;
+    }
     a->fd = -1;
-    if (cl_curl_init(&a->curl, err, sizeof(err)) != 0) {
-        /* cli.c's message only says libcurl failed; this says why */
-        (void)fprintf(stderr,
-                      "error: client status, watch and results need libcurl "
-                      "(" CL_CURL_SONAME "): %s; install libcurl4\n",
-                      err);
+    if (cl_curl_init(&a->curl, why, sizeof(why)) != 0) {
+        (void)snprintf(err, errsz,
+                       "status, watch and results need libcurl "
+                       "(" CL_CURL_SONAME "): %s; install libcurl4",
+                       why);
         goto out_free;
     }
-    if (a->curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    if (a->curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        (void)snprintf(err, errsz, "libcurl's global init failed");
         goto out_fini;
+    }
     a->h = a->curl.easy_init();
     a->base = strdup(base_url);
     if (a->h == NULL || a->base == NULL) {
+        (void)snprintf(err, errsz, "out of memory (libcurl handle)");
         cl_api_destroy(a);
         return NULL;
     }

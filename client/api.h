@@ -14,8 +14,9 @@
 struct cl_api;
 
 /* A handle for the control plane at base_url ("http://host:port", copied;
- * a trailing '/' is dropped). NULL when out of memory or libcurl fails. */
-struct cl_api *cl_api_create(const char *base_url);
+ * a trailing '/' is dropped). NULL with the reason in err (errsz bytes)
+ * when out of memory or libcurl cannot be loaded or set up. */
+struct cl_api *cl_api_create(const char *base_url, char *err, size_t errsz);
 /* NULL is a no-op. */
 void cl_api_destroy(struct cl_api *a);
 

@@ -246,6 +246,7 @@ int cl_cmd_status(int argc, char **argv)
          "whole session ids in the table", &full},
     };
     struct cl_api *a;
+    char err[512];
     int npos, rc;
 
     rc = parse(opts, sizeof(opts) / sizeof(opts[0]), argc, argv,
@@ -260,8 +261,8 @@ int cl_cmd_status(int argc, char **argv)
                pos, 1, &npos);
     if (rc != CFG_OK)
         return rc == CFG_HELP ? 0 : 2;
-    if ((a = cl_api_create(url)) == NULL) {
-        fprintf(stderr, "error: cannot set up libcurl\n");
+    if ((a = cl_api_create(url, err, sizeof(err))) == NULL) {
+        fprintf(stderr, "error: %s\n", err);
         return 1;
     }
     rc = npos == 0 ? status_all(a, json, full) : status_one(a, pos[0], json);
@@ -354,6 +355,7 @@ int cl_cmd_watch(int argc, char **argv)
          "whole session ids in the table", &w.full},
     };
     struct cl_api *a;
+    char err[512];
     int npos, rc;
 
     rc = parse(opts, sizeof(opts) / sizeof(opts[0]), argc, argv,
@@ -370,8 +372,8 @@ int cl_cmd_watch(int argc, char **argv)
         fprintf(stderr, "error: cannot install signal handlers\n");
         return 1;
     }
-    if ((a = cl_api_create(w.url)) == NULL) {
-        fprintf(stderr, "error: cannot set up libcurl\n");
+    if ((a = cl_api_create(w.url, err, sizeof(err))) == NULL) {
+        fprintf(stderr, "error: %s\n", err);
         return 1;
     }
     rc = watch_loop(a, &w);
@@ -544,6 +546,7 @@ int cl_cmd_results(int argc, char **argv)
          "folder the files go into (created)", &out},
     };
     struct cl_api *a;
+    char err[512];
     int npos, rc;
 
     rc = parse(opts, sizeof(opts) / sizeof(opts[0]), argc, argv,
@@ -562,8 +565,12 @@ int cl_cmd_results(int argc, char **argv)
     }
     if (rc != CFG_OK)
         return rc == CFG_HELP ? 0 : 2;
-    if (sig_stop_install(-1) != 0 || (a = cl_api_create(url)) == NULL) {
-        fprintf(stderr, "error: cannot set up signals or libcurl\n");
+    if (sig_stop_install(-1) != 0) {
+        fprintf(stderr, "error: cannot install signal handlers\n");
+        return 1;
+    }
+    if ((a = cl_api_create(url, err, sizeof(err))) == NULL) {
+        fprintf(stderr, "error: %s\n", err);
         return 1;
     }
     rc = results_run(a, pos[0], out);
