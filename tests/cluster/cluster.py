@@ -211,6 +211,10 @@ class Cluster:
     def reap(self, i, pids):
         H.wait_until(lambda: not any(H._not_zombie(p) for p in pids), 30,
                      'the killed node %s to exit' % self.names[i])
+        self._wait_launcher(i)
+
+    def _wait_launcher(self, i):
+        """Waits (30 s at most) for node i's launcher process, then forgets it."""
         if self.procs[i] is not None:
             try:
                 self.procs[i].wait(timeout=30)
@@ -228,17 +232,8 @@ class Cluster:
             if self.node_pids(i):
                 self.ctl(i, 'stop', timeout=60)
         for i in range(NODES):
-            pids = self.node_pids(i)
-            for p in pids:
-                try:
-                    os.kill(p, signal.SIGKILL)
-                except OSError:
-                    pass
-            if self.procs[i] is not None:
-                try:
-                    self.procs[i].wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    pass
+            self.kill(i)
+            self._wait_launcher(i)
 
 
 class LiveBroker:
