@@ -42,12 +42,14 @@
 #define SERVE_MS 500
 #define IDLE_TRIES 1  /* reconnect tries of an idle connection */
 #define RETRY_MS 2000 /* after a failed connect, before the next */
+/* Idle connections at most: twice the warm count (see above). */
+#define IDLE_MAX (2 * GW_POOL_MAX)
 
 struct gw_pool {
     const struct gw_config *cfg;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    struct mw_conn *idle[2 * GW_POOL_MAX]; /* the top was given back last */
+    struct mw_conn *idle[IDLE_MAX]; /* the top was given back last */
     int nidle, warm;
     unsigned made; /* connections made: their names */
     bool stop, thread;
@@ -116,7 +118,7 @@ static void pool_keep(struct gw_pool *p, struct mw_conn *c, bool fresh)
  * Lock held on entry and exit; released while talking to the broker. */
 static void pool_serve(struct gw_pool *p)
 {
-    struct mw_conn *c[GW_POOL_MAX];
+    struct mw_conn *c[IDLE_MAX];
     struct mw_delivery d;
     int i, n = p->nidle, rc;
 
