@@ -196,29 +196,19 @@ static void check_flow(struct coord *c, const struct session *ss,
         violation(c, ss, f, "processed ids beyond the expected count");
 }
 
-static bool upstream_complete(const struct session *ss, int s)
+/* Every upstream stage of s is at least at `state` (states only move
+ * forward, WAITING < DRAINING < FINISHING < COMPLETE; the gateway goes from
+ * WAITING to COMPLETE on its done). FINISHING: s may drain, its inputs are
+ * all processed and its reports flow while the upstream emits its last
+ * outputs and declares them (one round trip less than draining s once the
+ * upstream is complete); COMPLETE: every flow into s is declared. */
+static bool upstream_at(const struct session *ss, int s, enum coord_state state)
 {
     unsigned up = plan_upstream((enum plan_stage_id)s);
     int u;
 
     for (u = 0; u < PLAN_NSTAGES; u++)
-        if ((up & (1u << u)) && ss->st[u].state != COORD_COMPLETE)
-            return false;
-    return true;
-}
-
-/* Every upstream stage of s is finishing or complete: its inputs are all
- * processed, so s gets drain and its reports flow while the upstream
- * emits its last outputs and declares them (one round trip less than
- * draining s once the upstream is complete). */
-static bool upstream_released(const struct session *ss, int s)
-{
-    unsigned up = plan_upstream((enum plan_stage_id)s);
-    int u;
-
-    for (u = 0; u < PLAN_NSTAGES; u++)
-        if ((up & (1u << u)) && ss->st[u].state != COORD_COMPLETE &&
-            (u == PLAN_GATEWAY || ss->st[u].state != COORD_FINISHING))
+        if ((up & (1u << u)) && ss->st[u].state < state)
             return false;
     return true;
 }
@@ -319,9 +309,9 @@ static void evaluate(struct coord *c, struct session *ss)
                 enter_complete(c, ss, s);
             continue;
         }
-        if (st->state == COORD_WAITING && upstream_released(ss, s))
+        if (st->state == COORD_WAITING && upstream_at(ss, s, COORD_FINISHING))
             enter_draining(c, ss, s);
-        if (st->state == COORD_DRAINING && upstream_complete(ss, s) &&
+        if (st->state == COORD_DRAINING && upstream_at(ss, s, COORD_COMPLETE) &&
             balanced(c, ss, s))
             enter_finishing(c, ss, s);
         if (st->state == COORD_FINISHING && dones_complete(c, ss, s))
