@@ -112,7 +112,7 @@ int mw_ring_push(struct mw_ring *r, const char *exchange, const char *key,
 }
 
 /* Releases confirmed slots at the head. */
-static void ring_trim(struct mw_ring *r)
+static void release_confirmed(struct mw_ring *r)
 {
     struct mw_pending *p;
 
@@ -158,7 +158,7 @@ unsigned mw_ring_confirm(struct mw_ring *r, uint64_t tag, bool multiple)
             n++;
         }
     }
-    ring_trim(r);
+    release_confirmed(r);
     return n;
 }
 
